@@ -1,0 +1,45 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Shared test fixtures: a tiny model config and the real COCO sample's location."""
+
+from pathlib import Path
+
+import pytest
+
+from sspanoptic_ros.categories import Category
+from sspanoptic_ros.model import ModelConfig
+
+REPO = Path(__file__).resolve().parents[1]
+COCO_SAMPLE = REPO.parent / "shared" / "data" / "coco_panoptic_sample"
+
+TINY_CATEGORIES = [
+    Category(1, "sky", False, (70, 130, 180)),
+    Category(2, "grass", False, (0, 160, 0)),
+    Category(3, "road", False, (128, 64, 128)),
+    Category(11, "disc", True, (220, 20, 60)),
+    Category(12, "box", True, (0, 0, 142)),
+]
+
+
+def tiny_config(**overrides) -> ModelConfig:
+    """Return a ResNet-18 model config narrow enough to run in milliseconds on 2 CPU cores."""
+    args = dict(
+        name="tiny",
+        categories=TINY_CATEGORIES,
+        backbone="resnet18",
+        fpn_channels=32,
+        branch_channels=16,
+        group_norm_groups=8,
+        min_size=96,
+        max_size=160,
+    )
+    args.update(overrides)
+    return ModelConfig(**args)
+
+
+@pytest.fixture
+def coco_sample() -> Path:
+    """Path of the real COCO panoptic sample; skips when the shared data is absent."""
+    if not COCO_SAMPLE.is_dir():
+        pytest.skip(f"COCO panoptic sample not found at {COCO_SAMPLE}")
+    return COCO_SAMPLE

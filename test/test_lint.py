@@ -1,0 +1,35 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The ament linters a ROS user expects: flake8/pep257 (through ruff) and copyright headers."""
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+HEADER = ("# Copyright 2026 The sspanoptic_ros Authors", "# SPDX-License-Identifier: Apache-2.0")
+SOURCE_DIRS = ("sspanoptic_ros", "test", "export", "launch")
+
+
+def python_files():
+    files = [REPO / "setup.py"]
+    for d in SOURCE_DIRS:
+        files += sorted((REPO / d).rglob("*.py"))
+    return files
+
+
+def test_flake8_and_pep257_rules():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", *map(str, python_files())],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_copyright_headers():
+    missing = [
+        str(p.relative_to(REPO)) for p in python_files() if tuple(p.read_text().splitlines()[:2]) != HEADER
+    ]
+    assert not missing, f"files without the copyright header: {missing}"
