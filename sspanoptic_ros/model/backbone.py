@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -59,13 +60,16 @@ def build_backbone(
     out_channels: int,
     pretrained: str | None = None,
     download_weights: bool = False,
+    encoder_norm: str = "frozen_bn",
 ) -> BackboneWithFPN:
     """Build ResNet-``name`` + FPN with outputs p2..p7 of ``out_channels`` channels each.
 
-    The encoder's BatchNorm layers are frozen (FrozenBatchNorm2d), as in the paper. p6/p7 are
+    The encoder's BatchNorm layers are frozen (FrozenBatchNorm2d), as in the paper; an encoder
+    trained from scratch uses GroupNorm(32) instead (``encoder_norm="group_norm"``). p6/p7 are
     computed from p5 as in RetinaNet (torchvision's LastLevelP6P7 with equal channels).
     """
-    body = getattr(resnet, name)(weights=None, norm_layer=FrozenBatchNorm2d)
+    norm_layer = FrozenBatchNorm2d if encoder_norm == "frozen_bn" else partial(nn.GroupNorm, 32)
+    body = getattr(resnet, name)(weights=None, norm_layer=norm_layer)
     if pretrained:
         state = imagenet_state_dict(name, pretrained, download_weights)
         missing, unexpected = body.load_state_dict(state, strict=False)
@@ -81,8 +85,3 @@ def build_backbone(
         out_channels=out_channels,
         extra_blocks=LastLevelP6P7(out_channels, out_channels),
     )
-
-
-def frozen_norm_layers(module: nn.Module) -> list[nn.Module]:
-    """All FrozenBatchNorm2d layers of ``module`` (used by tests and the trainer's checks)."""
-    return [m for m in module.modules() if isinstance(m, FrozenBatchNorm2d)]

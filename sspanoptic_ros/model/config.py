@@ -17,6 +17,7 @@ from ..categories import Category, load_categories, validate_categories
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101")
+ENCODER_NORMS = ("frozen_bn", "group_norm")
 # p7 has stride 128: network inputs are padded to a multiple of this.
 SIZE_DIVISIBILITY = 128
 
@@ -28,6 +29,9 @@ class ModelConfig:
     name: str
     categories: list[Category]
     backbone: str = "resnet50"
+    # "frozen_bn" (the paper: ImageNet-initialised encoder with frozen BatchNorm) or "group_norm"
+    # (an encoder trained from scratch, e.g. the synthetic demo model, where frozen BN is identity).
+    encoder_norm: str = "frozen_bn"
     fpn_channels: int = 256
     # Width of the light semantic / centre branches (detectron2's SemSegFPNHead uses 128).
     branch_channels: int = 128
@@ -51,6 +55,8 @@ class ModelConfig:
     def __post_init__(self):
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if self.encoder_norm not in ENCODER_NORMS:
+            raise ValueError(f"encoder_norm must be one of {ENCODER_NORMS}, got {self.encoder_norm!r}")
         if self.fpn_channels % self.group_norm_groups or self.branch_channels % self.group_norm_groups:
             raise ValueError("fpn_channels and branch_channels must be multiples of group_norm_groups")
         if not 0 < self.min_size <= self.max_size:

@@ -55,11 +55,15 @@ class SSPSNetwork(nn.Module):
         super().__init__()
         self.config = config
         c = config.fpn_channels
-        self.backbone = build_backbone(config.backbone, c, config.pretrained_backbone, download_weights)
+        self.backbone = build_backbone(
+            config.backbone, c, config.pretrained_backbone, download_weights, config.encoder_norm
+        )
         self.semantic_branch = DenseBranch(
             c, config.branch_channels, config.num_classes, config.group_norm_groups
         )
         self.detector = RetinaNetHead(c, config.num_anchors_per_location, config.num_thing_classes)
+        # The paper trains box regression with smooth L1 (torchvision's RetinaNet defaults to L1).
+        self.detector.regression_head._loss_type = "smooth_l1"
         self.center_branch = (
             DenseBranch(c, config.branch_channels, 2, config.group_norm_groups)
             if config.use_centers

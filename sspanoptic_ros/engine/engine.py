@@ -1,0 +1,186 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The engine: camera image in, panoptic result out, whatever backend runs the network."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..categories import thing_channels
+from ..head.decode import decode_detections
+from ..head.panoptic import PanopticParams, PanopticResult, panoptic_head
+from ..model import Anchors, ModelConfig
+from ..model.network import DENSE_STRIDE
+from .preprocess import DEFAULT_MAX_PIXELS, check_image, network_input_size, preprocess
+
+
+@dataclass(frozen=True)
+class DecodeParams:
+    """Detector post-processing parameters (see ``head.decode.decode_detections``)."""
+
+    candidate_threshold: float = 0.05
+    topk_candidates: int = 1000
+    nms_threshold: float = 0.5
+    max_detections: int = 100
+
+    def __post_init__(self):
+        if not 0.0 <= self.candidate_threshold < 1.0 or not 0.0 < self.nms_threshold <= 1.0:
+            raise ValueError(
+                "need 0 <= candidate_threshold < 1 and 0 < nms_threshold <= 1, "
+                f"got {self.candidate_threshold} and {self.nms_threshold}"
+            )
+        if self.topk_candidates < 1 or self.max_detections < 1:
+            raise ValueError("topk_candidates and max_detections must be >= 1")
+
+
+@dataclass
+class StageTimes:
+    """Wall time of each stage of one ``infer`` call, in seconds."""
+
+    preprocess: float = 0.0
+    network: float = 0.0
+    decode: float = 0.0
+    head: float = 0.0
+
+    @property
+    def total(self) -> float:
+        """Sum of the stages."""
+        return self.preprocess + self.network + self.decode + self.head
+
+
+class Engine:
+    """Runs pre-processing, a network backend, detection decoding and the panoptic head.
+
+    ``infer`` takes an H x W x 3 uint8 image (numpy array, or a torch tensor, possibly already on
+    the engine's device) and returns the panoptic result at the image's own resolution.
+    """
+
+    def __init__(
+        self,
+        backend,
+        config: ModelConfig,
+        params: PanopticParams | None = None,
+        decode: DecodeParams | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        channel_order: str = "rgb",
+    ):
+        if channel_order not in ("rgb", "bgr"):
+            raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        self.backend = backend
+        self.config = config
+        self.device = backend.device
+        self.decode = decode or DecodeParams()
+        self.max_pixels = max_pixels
+        self.channel_order = channel_order
+        self.params = params or PanopticParams(
+            overlap_policy="closest_center" if config.use_centers else "highest_confidence"
+        )
+        self._anchors = Anchors(config)
+        self._thing_channels = thing_channels(config.categories)
+        self._pinned: Tensor | None = None
+
+    @property
+    def params(self) -> PanopticParams:
+        """Panoptic head parameters; may be replaced at run time."""
+        return self._params
+
+    @params.setter
+    def params(self, params: PanopticParams) -> None:
+        if params.overlap_policy == "closest_center" and not self.config.use_centers:
+            raise ValueError(
+                f"model {self.config.name!r} has no centre branch: closest_center is unavailable"
+            )
+        self._params = params
+
+    def update(self, **changes) -> None:
+        """Change panoptic or decode parameters by name (validated; nothing changes on error)."""
+        panoptic_fields = set(PanopticParams.__dataclass_fields__)
+        decode_fields = set(DecodeParams.__dataclass_fields__)
+        unknown = set(changes) - panoptic_fields - decode_fields
+        if unknown:
+            raise ValueError(f"unknown engine parameters {sorted(unknown)}")
+        params = replace(self.params, **{k: v for k, v in changes.items() if k in panoptic_fields})
+        decode = replace(self.decode, **{k: v for k, v in changes.items() if k in decode_fields})
+        self.params, self.decode = params, decode
+
+    def _to_device(self, image: np.ndarray | Tensor) -> Tensor:
+        if isinstance(image, np.ndarray):
+            image = torch.from_numpy(np.ascontiguousarray(image))
+        if self.device.type == "cuda" and image.device.type == "cpu":
+            if self._pinned is None or self._pinned.shape != image.shape:
+                self._pinned = torch.empty(image.shape, dtype=torch.uint8, pin_memory=True)
+            self._pinned.copy_(image)
+            image = self._pinned.to(self.device, non_blocking=True)
+        image = image.to(self.device)
+        return image.flip(-1) if self.channel_order == "bgr" else image
+
+    def infer(self, image: np.ndarray | Tensor) -> PanopticResult:
+        """Panoptic segmentation of one image at its own resolution."""
+        return self.infer_timed(image, timed=False)[0]
+
+    @torch.inference_mode()
+    def infer_timed(
+        self, image: np.ndarray | Tensor, timed: bool = True
+    ) -> tuple[PanopticResult, StageTimes]:
+        """Like ``infer``, also returning per-stage times (synchronising CUDA between stages)."""
+        times, clock = StageTimes(), _Clock(self.device, timed)
+        height, width = check_image(image, self.max_pixels)
+        size = network_input_size(height, width, self.config)
+        x = preprocess(self._to_device(image), size, self.config, self.backend.dtype)
+        times.preprocess = clock.lap()
+        raw = self.backend(x)
+        times.network = clock.lap()
+        anchors, per_level = self._anchors(x.shape[-2], x.shape[-1], self.device)
+        sx, sy = width / size[1], height / size[0]
+        detections = decode_detections(
+            raw.cls_logits.float(),
+            raw.box_deltas.float(),
+            anchors,
+            per_level,
+            size,
+            self._thing_channels,
+            candidate_threshold=self.decode.candidate_threshold,
+            topk_candidates=self.decode.topk_candidates,
+            nms_threshold=self.decode.nms_threshold,
+            max_detections=self.decode.max_detections,
+        ).scaled(sx, sy)
+        times.decode = clock.lap()
+        dense_h, dense_w = size[0] // DENSE_STRIDE, size[1] // DENSE_STRIDE
+        semantic = raw.semantic[..., :dense_h, :dense_w]
+        centers = None
+        if raw.centers is not None:
+            scale = torch.tensor([sx, sy], device=raw.centers.device).view(1, 2, 1, 1)
+            centers = raw.centers[..., :dense_h, :dense_w].float() * scale
+        result = panoptic_head(
+            semantic,
+            detections,
+            centers,
+            categories=self.config.categories,
+            output_size=(height, width),
+            params=self.params,
+        )[0]
+        times.head = clock.lap()
+        return result, times
+
+
+class _Clock:
+    """Lap timer; synchronises CUDA before reading the time when timing is on."""
+
+    def __init__(self, device: torch.device, enabled: bool):
+        self.sync = enabled and device.type == "cuda"
+        self.enabled = enabled
+        self.last = time.perf_counter()
+
+    def lap(self) -> float:
+        if not self.enabled:
+            return 0.0
+        if self.sync:
+            torch.cuda.synchronize()
+        now = time.perf_counter()
+        elapsed, self.last = now - self.last, now
+        return elapsed

@@ -1,0 +1,66 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Image checks and pre-processing as torch ops on the engine's device."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from ..model.config import SIZE_DIVISIBILITY, ModelConfig
+from ..model.network import DENSE_STRIDE
+
+# 8K UHD; larger camera images are refused before anything proportional to them is allocated.
+DEFAULT_MAX_PIXELS = 7680 * 4320
+
+
+class ImageError(ValueError):
+    """An input image the engine cannot process (wrong shape, dtype or size)."""
+
+
+def check_image(image: np.ndarray | Tensor, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """Validate an H x W x 3 uint8 image and return (H, W)."""
+    shape = tuple(image.shape)
+    if len(shape) != 3 or shape[2] != 3:
+        hint = " (grey image: replicate it to 3 channels)" if len(shape) == 2 or shape[-1] == 1 else ""
+        hint = " (drop the alpha channel)" if len(shape) == 3 and shape[2] == 4 else hint
+        raise ImageError(f"expected an H x W x 3 image, got shape {shape}{hint}")
+    if image.dtype not in (np.uint8, torch.uint8):
+        raise ImageError(f"expected a uint8 image, got dtype {image.dtype}")
+    height, width = shape[:2]
+    if height == 0 or width == 0:
+        raise ImageError(f"image has zero size: {height} x {width}")
+    if height * width > max_pixels:
+        raise ImageError(f"image of {height} x {width} pixels exceeds the maximum of {max_pixels} pixels")
+    return height, width
+
+
+def network_input_size(height: int, width: int, config: ModelConfig) -> tuple[int, int]:
+    """Size an image is resized to: shorter side min_size, longer side at most max_size.
+
+    Both sides are rounded to a multiple of the dense stride (4), so the 1/4-resolution
+    semantic map covers the resized image exactly (aspect error below half a stride).
+    """
+    scale = min(config.min_size / min(height, width), config.max_size / max(height, width))
+    return (
+        max(DENSE_STRIDE, round(height * scale / DENSE_STRIDE) * DENSE_STRIDE),
+        max(DENSE_STRIDE, round(width * scale / DENSE_STRIDE) * DENSE_STRIDE),
+    )
+
+
+def preprocess(image: Tensor, size: tuple[int, int], config: ModelConfig, dtype=torch.float32) -> Tensor:
+    """Turn an H x W x 3 uint8 RGB tensor into a normalised, padded (1, 3, h', w') network input.
+
+    The image is resized to ``size`` (bilinear, antialiased when shrinking), normalised with the
+    config's mean/std and zero-padded (the mean colour) to a multiple of 128.
+    """
+    x = image.permute(2, 0, 1).unsqueeze(0).float()
+    if tuple(x.shape[-2:]) != tuple(size):
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    mean = torch.tensor(config.pixel_mean, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(config.pixel_std, device=x.device).view(1, 3, 1, 1)
+    x = (x - mean) / std
+    pad_h, pad_w = (-size[0]) % SIZE_DIVISIBILITY, (-size[1]) % SIZE_DIVISIBILITY
+    return F.pad(x, (0, pad_w, 0, pad_h)).to(dtype)

@@ -1,0 +1,74 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""TensorRT backend: runs a deserialised plan on a CUDA stream, outputs bound to torch tensors.
+
+NOTE: written against the documented TensorRT 10 Python API; TensorRT cannot be installed in
+this project's development and CI machines, so this backend has not been run here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ..export.onnx_export import INPUT_NAME
+from ..export.tensorrt_build import read_sidecar
+from ..model import RawOutputs
+
+
+def tensorrt_available() -> tuple[bool, str]:
+    """Whether TensorRT can be used here, and why not."""
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError as e:
+        return False, f"the tensorrt Python package is not installed ({e})"
+    if not torch.cuda.is_available():
+        return False, "no CUDA device"
+    return True, ""
+
+
+class TensorRTBackend:
+    """Executes a TensorRT plan; the head reads the outputs in place (no copies)."""
+
+    name = "tensorrt"
+
+    def __init__(self, plan: str | Path, device: str = "cuda"):
+        import tensorrt as trt
+
+        plan = Path(plan)
+        if not plan.is_file():
+            raise FileNotFoundError(f"TensorRT plan not found: {plan}")
+        self.config, self.build_key = read_sidecar(plan)
+        self.device = torch.device(device)
+        self.dtype = torch.float32  # the plan's input binding is fp32; fp16 is internal
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._logger)
+        self.engine = self._runtime.deserialize_cuda_engine(plan.read_bytes())
+        if self.engine is None:
+            raise ValueError(
+                f"TensorRT cannot deserialise {plan} (corrupt, or built by another TensorRT/GPU)"
+            )
+        self.context = self.engine.create_execution_context()
+        self.stream = torch.cuda.Stream(self.device)
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+
+    def __call__(self, images: Tensor) -> RawOutputs:
+        """Run the plan on ``images`` (B, 3, H, W) float32 on the device."""
+        images = images.to(self.device, torch.float32).contiguous()
+        self.context.set_input_shape(INPUT_NAME, tuple(images.shape))
+        self.context.set_tensor_address(INPUT_NAME, images.data_ptr())
+        tensors = {}
+        for name in self.outputs:
+            shape = tuple(self.context.get_tensor_shape(name))
+            tensors[name] = torch.empty(shape, dtype=torch.float32, device=self.device)
+            self.context.set_tensor_address(name, tensors[name].data_ptr())
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        if not self.context.execute_async_v3(self.stream.cuda_stream):
+            raise RuntimeError("TensorRT execution failed")
+        torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        return RawOutputs(
+            tensors["semantic"], tensors["cls_logits"], tensors["box_deltas"], tensors.get("centers")
+        )

@@ -1,0 +1,151 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""ONNX -> TensorRT plan with the TensorRT 10 Python builder API, cached by build key.
+
+NOTE: TensorRT cannot be installed in this project's development and CI machines; this module is
+written against the documented TensorRT 10 API and has not been run here (see README). The
+parts around it (build keys, sidecar metadata, cache decisions) are tested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..model import ModelConfig
+from .onnx_export import INPUT_NAME, read_onnx_metadata
+
+log = logging.getLogger(__name__)
+
+# The paper's two input shapes (576 x 576 and 576 x 864), padded to multiples of 128.
+PAPER_PROFILE = ((1, 3, 640, 640), (1, 3, 640, 896), (1, 3, 640, 896))
+
+
+@dataclass(frozen=True)
+class BuildKey:
+    """Everything a TensorRT plan depends on; a plan is rebuilt when any field differs."""
+
+    weights_sha256: str
+    tensorrt_version: str
+    gpu: str
+    precision: str
+    min_shape: tuple[int, ...]
+    opt_shape: tuple[int, ...]
+    max_shape: tuple[int, ...]
+
+    def digest(self) -> str:
+        """Short hash used in the plan's file name."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+    def differences(self, other: BuildKey) -> list[str]:
+        """Names of the fields that differ from ``other``."""
+        return [k for k, v in asdict(self).items() if asdict(other)[k] != v]
+
+
+def sidecar_path(plan: Path) -> Path:
+    """Metadata file that sits beside a plan: ``model.plan`` -> ``model.plan.json``."""
+    return plan.with_name(plan.name + ".json")
+
+
+def write_sidecar(plan: Path, config: ModelConfig, key: BuildKey) -> None:
+    """Store the model config and build key beside ``plan``."""
+    sidecar_path(plan).write_text(
+        json.dumps({"config": config.to_dict(), "build_key": asdict(key)}, indent=1)
+    )
+
+
+def read_sidecar(plan: Path) -> tuple[ModelConfig, BuildKey]:
+    """Read the config and build key stored beside ``plan``; clear errors when absent or broken."""
+    path = sidecar_path(plan)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"TensorRT plan {plan} has no metadata file {path.name}; "
+            "build plans with `sspanoptic-export tensorrt`"
+        )
+    try:
+        data = json.loads(path.read_text())
+        key = data["build_key"]
+        key = BuildKey(**{k: tuple(v) if isinstance(v, list) else v for k, v in key.items()})
+        return ModelConfig.from_dict(data["config"]), key
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not valid plan metadata: {e}") from None
+
+
+def current_key(onnx_path: Path, precision: str, profile=PAPER_PROFILE) -> BuildKey:
+    """Return the build key of ``onnx_path`` on this machine's TensorRT and GPU."""
+    import tensorrt as trt
+    import torch
+
+    _, weights = read_onnx_metadata(onnx_path)
+    return BuildKey(weights, trt.__version__, torch.cuda.get_device_name(), precision, *map(tuple, profile))
+
+
+def plan_is_current(plan: Path, key: BuildKey) -> bool:
+    """Whether a cached plan exists and was built for ``key``; logs why it is rebuilt otherwise."""
+    if not plan.is_file() or not sidecar_path(plan).is_file():
+        log.info("no cached TensorRT plan at %s: building one", plan)
+        return False
+    _, cached = read_sidecar(plan)
+    changed = cached.differences(key)
+    if changed:
+        log.warning("cached TensorRT plan %s is stale (%s changed): rebuilding", plan, ", ".join(changed))
+    return not changed
+
+
+def build_plan(
+    onnx_path: str | Path,
+    plan_path: str | Path,
+    precision: str = "fp16",
+    profile=PAPER_PROFILE,
+    workspace_gib: float = 4.0,
+    timing_cache: str | Path | None = None,
+) -> Path:
+    """Build a serialized TensorRT engine from our ONNX file.
+
+    fp16 builds keep the normalisation (GroupNorm) layers in fp32, where fp16 loses accuracy.
+    ``profile`` is (min, opt, max) input shapes; a static ONNX file needs all three equal to its shape.
+    """
+    import tensorrt as trt
+
+    onnx_path, plan_path = Path(onnx_path), Path(plan_path)
+    config, _ = read_onnx_metadata(onnx_path)
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_path.read_bytes()):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ValueError(f"TensorRT cannot parse {onnx_path}: {errors}")
+    build_config = builder.create_builder_config()
+    build_config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
+    if precision == "fp16":
+        build_config.set_flag(trt.BuilderFlag.FP16)
+        build_config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        for i in range(network.num_layers):
+            layer = network.get_layer(i)
+            if layer.type == trt.LayerType.NORMALIZATION:
+                layer.precision = trt.float32
+                layer.set_output_type(0, trt.float32)
+    elif precision != "fp32":
+        raise ValueError(f"precision must be fp32 or fp16, got {precision!r}")
+    shapes = builder.create_optimization_profile()
+    shapes.set_shape(INPUT_NAME, *profile)
+    build_config.add_optimization_profile(shapes)
+    cache_file = Path(timing_cache) if timing_cache else None
+    cache = build_config.create_timing_cache(
+        cache_file.read_bytes() if cache_file and cache_file.is_file() else b""
+    )
+    build_config.set_timing_cache(cache, ignore_mismatch=False)
+    log.info("building TensorRT %s plan from %s (this takes minutes)", precision, onnx_path)
+    serialized = builder.build_serialized_network(network, build_config)
+    if serialized is None:
+        raise RuntimeError(f"TensorRT failed to build a plan from {onnx_path} (see the log above)")
+    plan_path.parent.mkdir(parents=True, exist_ok=True)
+    plan_path.write_bytes(bytes(serialized))
+    if cache_file:
+        cache_file.write_bytes(bytes(build_config.get_timing_cache().serialize()))
+    write_sidecar(plan_path, config, current_key(onnx_path, precision, profile))
+    return plan_path

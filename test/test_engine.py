@@ -1,0 +1,189 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The engine API: backends agree, auto choice, artifacts carry metadata, bad inputs refused."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_config
+
+from sspanoptic_ros.engine import ImageError, choose_backend, create_engine
+from sspanoptic_ros.engine.tensorrt_backend import tensorrt_available
+from sspanoptic_ros.export.onnx_export import export_onnx, read_onnx_metadata
+from sspanoptic_ros.export.tensorrt_build import BuildKey, plan_is_current, read_sidecar, write_sidecar
+from sspanoptic_ros.model import build_model, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = build_model(tiny_config())
+    # A random detector scores every anchor ~0.01; raise the prior so detections exist.
+    torch.nn.init.constant_(model.detector.classification_head.cls_logits.bias, 0.0)
+    return save_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", model)
+
+
+@pytest.fixture(scope="module")
+def engines(checkpoint, tmp_path_factory):
+    import os
+
+    os.environ["SSPANOPTIC_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    return create_engine(checkpoint, "torch"), create_engine(checkpoint, "onnxruntime")
+
+
+def photos(coco_sample):
+    images = [cv2.imread(str(p))[:, :, ::-1] for p in sorted((coco_sample / "images").glob("*.jpg"))]
+    rng = np.random.default_rng(0)
+    return images + [rng.integers(0, 256, (90, 150, 3), dtype=np.uint8)]
+
+
+def test_onnxruntime_and_torch_agree(engines, coco_sample):
+    torch_engine, ort_engine = engines
+    for image in photos(coco_sample):
+        a, _ = torch_engine.infer_timed(image)
+        b, _ = ort_engine.infer_timed(image)
+        assert a.category.shape == image.shape[:2]
+        agree = (a.panoptic == b.panoptic).float().mean().item()
+        assert agree >= 0.999, f"only {agree:.4%} identical panoptic pixels"
+
+
+def test_raw_logits_agree_within_tolerance(engines, coco_sample):
+    torch_engine, ort_engine = engines
+    from sspanoptic_ros.engine.preprocess import network_input_size, preprocess
+
+    image = torch.from_numpy(photos(coco_sample)[0].copy())
+    x = preprocess(image, network_input_size(*image.shape[:2], torch_engine.config), torch_engine.config)
+    for a, b in zip(torch_engine.backend(x), ort_engine.backend(x)):
+        scale = a.abs().max().item()
+        assert (a - b).abs().max().item() <= 1e-3 * scale
+
+
+def test_auto_picks_onnxruntime_without_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert choose_backend("auto", None) == ("onnxruntime", "cpu")
+    with pytest.raises(RuntimeError, match="no usable CUDA device"):
+        choose_backend("torch", "cuda")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        choose_backend("openvino", None)
+
+
+def test_bgr_order_and_tensor_input(engines):
+    engine = engines[0]
+    rgb = np.random.default_rng(1).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    expected = engine.infer(rgb)
+    engine.channel_order = "bgr"
+    try:
+        assert torch.equal(engine.infer(rgb[:, :, ::-1]).panoptic, expected.panoptic)
+    finally:
+        engine.channel_order = "rgb"
+    assert torch.equal(engine.infer(torch.from_numpy(rgb)).panoptic, expected.panoptic)
+
+
+@pytest.mark.parametrize(
+    "image, words",
+    [
+        (np.zeros((40, 60), np.uint8), "grey image"),
+        (np.zeros((40, 60, 4), np.uint8), "alpha channel"),
+        (np.zeros((0, 60, 3), np.uint8), "zero size"),
+        (np.zeros((40, 60, 3), np.float32), "uint8"),
+        (np.zeros((3000, 3000, 3), np.uint8), "exceeds the maximum"),
+    ],
+)
+def test_bad_images_are_refused(engines, image, words):
+    engine = engines[0]
+    engine.max_pixels = 2000 * 2000
+    with pytest.raises(ImageError, match=words):
+        engine.infer(image)
+
+
+def test_parameters_change_and_validate(engines):
+    engine = engines[0]
+    engine.update(score_threshold=0.9, overlap_policy="smallest_first", nms_threshold=0.3)
+    assert (engine.params.score_threshold, engine.params.overlap_policy) == (0.9, "smallest_first")
+    assert engine.decode.nms_threshold == 0.3
+    with pytest.raises(ValueError):
+        engine.update(score_threshold=0.2, nms_threshold=7.0)
+    assert engine.params.score_threshold == 0.9  # nothing changed on error
+    with pytest.raises(ValueError, match="unknown engine parameters"):
+        engine.update(threshold=0.5)
+    engine.update(score_threshold=0.4, overlap_policy="closest_center", nms_threshold=0.5)
+
+
+def test_closest_center_needs_a_centre_branch(tmp_path):
+    path = save_checkpoint(tmp_path / "nocenter.pt", build_model(tiny_config(use_centers=False)))
+    engine = create_engine(path, "torch")
+    assert engine.params.overlap_policy == "highest_confidence"
+    with pytest.raises(ValueError, match="no centre branch"):
+        engine.update(overlap_policy="closest_center")
+
+
+def test_bad_model_files_are_refused(tmp_path, checkpoint):
+    with pytest.raises(FileNotFoundError, match="model file not found"):
+        create_engine(tmp_path / "missing.onnx", "onnxruntime")
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x00not an onnx model" * 10)
+    with pytest.raises(ValueError, match="not a readable ONNX model"):
+        create_engine(garbage, "onnxruntime")
+    with pytest.raises(ValueError, match="unknown model file type"):
+        create_engine(_copy(checkpoint, tmp_path / "model.bin"), "onnxruntime")
+    with pytest.raises(ValueError, match="needs a .pt checkpoint"):
+        create_engine(export_onnx(build_model(tiny_config()), tmp_path / "m.onnx"), "torch")
+
+
+def _copy(src, dst):
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
+def test_foreign_onnx_without_metadata_is_refused(tmp_path):
+    import onnx
+
+    path = export_onnx(build_model(tiny_config()), tmp_path / "m.onnx")
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    onnx.save(proto, str(path))
+    with pytest.raises(ValueError, match="no sspanoptic_ros metadata"):
+        create_engine(path, "onnxruntime")
+
+
+def test_onnx_carries_the_model_config(tmp_path):
+    model = build_model(tiny_config())
+    config, weights = read_onnx_metadata(export_onnx(model, tmp_path / "m.onnx", size=(128, 256)))
+    assert config == model.config and len(weights) == 64
+
+
+def test_tensorrt_plan_metadata_and_cache_decisions(tmp_path):
+    """Everything around TensorRT that runs without it: build keys and plan metadata."""
+    key = BuildKey(
+        "abc", "10.9.0", "NVIDIA H100", "fp16", (1, 3, 640, 640), (1, 3, 640, 896), (1, 3, 640, 896)
+    )
+    plan = tmp_path / "m.plan"
+    assert not plan_is_current(plan, key)
+    plan.write_bytes(b"plan")
+    with pytest.raises(FileNotFoundError, match="no metadata file"):
+        read_sidecar(plan)
+    write_sidecar(plan, tiny_config(), key)
+    assert read_sidecar(plan) == (tiny_config(), key)
+    assert plan_is_current(plan, key)
+    newer = BuildKey(*(("abc", "10.10.0") + tuple(vars(key).values())[2:]))
+    assert newer.differences(key) == ["tensorrt_version"] and newer.digest() != key.digest()
+    assert not plan_is_current(plan, newer)
+
+
+def test_tensorrt_backend_needs_tensorrt(checkpoint):
+    usable, why = tensorrt_available()
+    if usable:
+        pytest.skip("TensorRT is installed: covered by test_tensorrt_backend_runs")
+    with pytest.raises(RuntimeError, match="tensorrt backend is unavailable"):
+        create_engine(checkpoint, "tensorrt")
+
+
+def test_tensorrt_backend_runs(checkpoint, engines, tmp_path):
+    usable, why = tensorrt_available()
+    if not usable:
+        pytest.skip(f"TensorRT unusable here: {why}")
+    engine = create_engine(checkpoint, "tensorrt", precision="fp32")
+    image = np.random.default_rng(2).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    assert (engine.infer(image).panoptic.cpu() == engines[0].infer(image).panoptic).float().mean() > 0.999
