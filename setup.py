@@ -19,10 +19,17 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
         (f"share/{PACKAGE}/models", glob("models/*.pt") + glob("models/*.yaml")),
     ],
-    package_data={PACKAGE: ["configs/*.yaml"]},
+    package_data={PACKAGE: ["configs/*.yaml", "configs/*.json"]},
     # Loose on purpose: robots bring their own torch / TensorRT / ROS 2.
     # The pinned development environment is requirements/dev.txt.
-    install_requires=["numpy", "pyyaml", "torch>=2.1", "torchvision>=0.16"],
+    install_requires=[
+        "numpy",
+        "pyyaml",
+        "pillow",
+        "opencv-python-headless",
+        "torch>=2.1",
+        "torchvision>=0.16",
+    ],
     extras_require={"onnx": ["onnx", "onnxruntime"], "bags": ["rosbags"]},
     zip_safe=True,
     maintainer="sspanoptic_ros maintainers",
@@ -32,6 +39,15 @@ setup(
     tests_require=["pytest"],
     python_requires=">=3.10",
     entry_points={
-        "console_scripts": [],
+        "console_scripts": [
+            "panoptic_node = sspanoptic_ros.ros.node:main",
+            "sspanoptic-infer = sspanoptic_ros.infer:main",
+            "sspanoptic-export = sspanoptic_ros.export.cli:main",
+            "sspanoptic-train = sspanoptic_ros.train.cli:main",
+            "sspanoptic-pq = sspanoptic_ros.evaluation.pq_cli:main",
+            "sspanoptic-eval = sspanoptic_ros.evaluation.eval_cli:main",
+            "sspanoptic-bench = sspanoptic_ros.bench.cli:main",
+            "sspanoptic-synthetic = sspanoptic_ros.data.synthetic:main",
+        ],
     },
 )
