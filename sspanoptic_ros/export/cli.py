@@ -1,0 +1,147 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``sspanoptic-export``: checkpoint -> ONNX -> TensorRT plan (or a torch-tensorrt module).
+
+sspanoptic-export onnx CHECKPOINT OUT.onnx [--size H W | --dynamic] [--check IMAGE ...]
+sspanoptic-export tensorrt MODEL.onnx OUT.plan [--precision fp16] [--workspace-gib 4]
+sspanoptic-export torch-tensorrt CHECKPOINT OUT.ep [--size H W] [--precision fp16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..model import load_checkpoint
+from .onnx_export import DEFAULT_OPSET, export_onnx
+
+log = logging.getLogger(__name__)
+
+
+def compare_backends(checkpoint: Path, onnx_path: Path, images: list[np.ndarray]) -> list[dict]:
+    """Run torch and ONNX Runtime on ``images``: max abs logit error and panoptic agreement."""
+    from ..engine.backends import OnnxRuntimeBackend, TorchBackend
+    from ..engine.engine import Engine
+    from ..engine.preprocess import network_input_size, preprocess
+
+    model, _ = load_checkpoint(checkpoint)
+    torch_engine = Engine(TorchBackend(model), model.config)
+    ort_backend = OnnxRuntimeBackend(onnx_path)
+    ort_engine = Engine(ort_backend, ort_backend.config)
+    rows = []
+    for image in images:
+        x = preprocess(
+            torch.from_numpy(image.copy()), network_input_size(*image.shape[:2], model.config), model.config
+        )
+        with torch.inference_mode():
+            errors = [
+                (a - b).abs().max().item()
+                for a, b in zip(torch_engine.backend(x), ort_backend(x))
+                if a is not None
+            ]
+        a, b = torch_engine.infer(image), ort_engine.infer(image)
+        rows.append(
+            {
+                "size": image.shape[:2],
+                "max_abs_logit_error": max(errors),
+                "panoptic_agreement": (a.panoptic == b.panoptic).float().mean().item(),
+            }
+        )
+    return rows
+
+
+def _onnx(args) -> int:
+    from ..data.coco import read_rgb
+    from ..data.synthetic import render_scene
+
+    model, _ = load_checkpoint(args.checkpoint)
+    size = None if args.dynamic else tuple(args.size)
+    path = export_onnx(model, args.out, size=size, opset=args.opset)
+    shape = "dynamic H/W" if size is None else f"{size[0]}x{size[1]}"
+    print(f"wrote {path} ({shape}, opset {args.opset}); onnx.checker passed")
+    images = [read_rgb(p) for p in args.check] + [render_scene(seed, 256, 384)[0] for seed in (101, 102)]
+    if size is not None:  # a static model takes only images that resize to its size
+        from ..engine.preprocess import network_input_size
+        from ..model import padded_size
+
+        images = [
+            im for im in images if padded_size(*network_input_size(*im.shape[:2], model.config)) == size
+        ]
+    for row in compare_backends(Path(args.checkpoint), path, images):
+        print(
+            f"  check {row['size'][0]}x{row['size'][1]}: max |logit error| {row['max_abs_logit_error']:.2e}, "
+            f"identical panoptic pixels {row['panoptic_agreement']:.4%}"
+        )
+    return 0
+
+
+def _tensorrt(args) -> int:
+    from .tensorrt_build import build_plan
+
+    profile = (tuple(args.min_shape), tuple(args.opt_shape), tuple(args.max_shape))
+    plan = build_plan(args.onnx, args.out, args.precision, profile, args.workspace_gib, args.timing_cache)
+    print(f"wrote {plan} and {plan.name}.json")
+    return 0
+
+
+def _torch_tensorrt(args) -> int:
+    import torch_tensorrt
+
+    model, _ = load_checkpoint(args.checkpoint, "cuda")
+    dtype = torch.float16 if args.precision == "fp16" else torch.float32
+    example = torch.zeros(1, 3, *args.size, device="cuda")
+    compiled = torch_tensorrt.compile(model, ir="dynamo", inputs=[example], enabled_precisions={dtype})
+    torch_tensorrt.save(compiled, args.out, inputs=[example])
+    print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(prog="sspanoptic-export", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    onnx = sub.add_parser("onnx", help="checkpoint -> ONNX, checked against torch")
+    onnx.add_argument("checkpoint")
+    onnx.add_argument("out")
+    onnx.add_argument(
+        "--size", type=int, nargs=2, default=(640, 896), metavar=("H", "W"), help="padded input size"
+    )
+    onnx.add_argument("--dynamic", action="store_true", help="dynamic H/W (multiples of 128)")
+    onnx.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    onnx.add_argument(
+        "--check", nargs="*", default=[], help="real images to compare torch and ONNX Runtime on"
+    )
+    onnx.set_defaults(run=_onnx)
+    trt = sub.add_parser("tensorrt", help="ONNX -> TensorRT plan (needs TensorRT and a GPU)")
+    trt.add_argument("onnx")
+    trt.add_argument("out")
+    trt.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
+    trt.add_argument("--min-shape", type=int, nargs=4, default=(1, 3, 640, 640))
+    trt.add_argument("--opt-shape", type=int, nargs=4, default=(1, 3, 640, 896))
+    trt.add_argument("--max-shape", type=int, nargs=4, default=(1, 3, 640, 896))
+    trt.add_argument("--workspace-gib", type=float, default=4.0)
+    trt.add_argument("--timing-cache", default=None)
+    trt.set_defaults(run=_tensorrt)
+    ttrt = sub.add_parser("torch-tensorrt", help="checkpoint -> torch-tensorrt (dynamo) module")
+    ttrt.add_argument("checkpoint")
+    ttrt.add_argument("out")
+    ttrt.add_argument("--size", type=int, nargs=2, default=(640, 896), metavar=("H", "W"))
+    ttrt.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
+    ttrt.set_defaults(run=_torch_tensorrt)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        return args.run(args)
+    except ImportError as e:
+        parser.exit(2, f"sspanoptic-export {args.command}: needs a package that is not installed: {e}\n")
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        parser.exit(2, f"sspanoptic-export {args.command}: error: {e}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``sspanoptic-infer``: panoptic segmentation of images, folders and videos without ROS.
+
+For every input frame it writes a COCO panoptic PNG (segment id = category * 1000 + instance,
+encoded as R + 256 G + 256^2 B) and a colourised overlay; ``predictions.json`` collects the
+COCO ``annotations`` with their ``segments_info`` and the model's ``categories``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .data.coco import read_rgb, write_panoptic_png, write_rgb
+from .engine import BACKENDS, ImageError, create_engine
+from .evaluation.evaluate import segments_info
+from .head.panoptic import OVERLAP_POLICIES, PanopticResult
+from .paths import default_model_path
+from .progress import progress
+from .visualization import color_lut, colorize_panoptic
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+def list_inputs(paths: list[str | Path]) -> list[Path]:
+    """Expand folders into their image files (sorted); keep images and videos as they are."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.is_file():
+            if path.suffix.lower() not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+                raise ValueError(
+                    f"{path}: not an image or video file (known: {IMAGE_SUFFIXES + VIDEO_SUFFIXES})"
+                )
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"input not found: {path}")
+    return files
+
+
+def read_frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield (name, RGB frame): one for an image, every frame of a video."""
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        yield path.stem, read_rgb(path)
+        return
+    video = cv2.VideoCapture(str(path))
+    if not video.isOpened():
+        raise ValueError(f"cannot open video {path}")
+    index = 0
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        yield f"{path.stem}_{index:06d}", frame[:, :, ::-1]
+        index += 1
+    video.release()
+
+
+class PredictionWriter:
+    """Writes COCO panoptic predictions (PNG per image + one JSON) and colourised overlays."""
+
+    def __init__(self, out_dir: str | Path, categories, alpha: float = 0.5, overlays: bool = True):
+        self.out = Path(out_dir)
+        (self.out / "panoptic").mkdir(parents=True, exist_ok=True)
+        if overlays:
+            (self.out / "colored").mkdir(parents=True, exist_ok=True)
+        self.categories, self.alpha, self.overlays = categories, alpha, overlays
+        self.lut = color_lut(categories)
+        self.annotations: list[dict] = []
+
+    def add(self, name: str, image_id, image: np.ndarray, result: PanopticResult) -> None:
+        """Write one image's prediction."""
+        file_name = f"{name}.png"
+        write_panoptic_png(self.out / "panoptic" / file_name, result.panoptic.cpu().numpy())
+        self.annotations.append(
+            {"image_id": image_id, "file_name": file_name, "segments_info": segments_info(result)}
+        )
+        if self.overlays:
+            colored = colorize_panoptic(
+                result.category.cpu().numpy(), result.instance.cpu().numpy(), self.lut, image, self.alpha
+            )
+            write_rgb(self.out / "colored" / file_name, colored)
+
+    def close(self) -> Path:
+        """Write ``predictions.json`` and return its path."""
+        path = self.out / "predictions.json"
+        data = {"annotations": self.annotations, "categories": [c.to_dict() for c in self.categories]}
+        path.write_text(json.dumps(data))
+        return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(prog="sspanoptic-infer", description=__doc__.splitlines()[0])
+    parser.add_argument("inputs", nargs="+", help="image files, folders of images, or video files")
+    parser.add_argument(
+        "--model", default=str(default_model_path()), help="checkpoint, ONNX or TensorRT plan"
+    )
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS)
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
+    parser.add_argument("--policy", default=None, choices=OVERLAP_POLICIES, help="intra-class overlap policy")
+    parser.add_argument("--score-threshold", type=float, default=None)
+    parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity of the colours")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        files = list_inputs(args.inputs)
+        engine = create_engine(args.model, args.backend, args.device, args.precision)
+        changes = {"overlap_policy": args.policy, "score_threshold": args.score_threshold}
+        engine.update(**{k: v for k, v in changes.items() if v is not None})
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        parser.exit(2, f"sspanoptic-infer: error: {e}\n")
+    writer = PredictionWriter(args.out, engine.config.categories, args.alpha)
+    failed = 0
+    frames = (frame for path in files for frame in read_frames(path))
+    total = len(files) if all(p.suffix.lower() in IMAGE_SUFFIXES for p in files) else None
+    for name, image in progress(frames, total, "infer"):
+        try:
+            writer.add(name, name, image, engine.infer(image))
+        except ImageError as e:
+            failed += 1
+            logging.error("%s: %s", name, e)
+    print(f"wrote {len(writer.annotations)} predictions to {writer.close()} ({failed} failed)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
