@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ..categories import thing_channels
 from ..head.decode import decode_detections
+from ..head.detections import Detections
 from ..head.panoptic import PanopticParams, PanopticResult, panoptic_head
 from ..model import Anchors, ModelConfig
 from ..model.network import DENSE_STRIDE
@@ -129,6 +130,17 @@ class Engine:
     ) -> tuple[PanopticResult, StageTimes]:
         """Like ``infer``, also returning per-stage times (synchronising CUDA between stages)."""
         times, clock = StageTimes(), _Clock(self.device, timed)
+        network_pass = self.run_network(image, times, clock)
+        result = self.merge(network_pass)
+        times.head = clock.lap()
+        return result, times
+
+    @torch.inference_mode()
+    def run_network(
+        self, image: np.ndarray | Tensor, times: StageTimes | None = None, clock: _Clock | None = None
+    ) -> NetworkPass:
+        """Pre-process, run the network and decode detections, all mapped to the image's pixels."""
+        times, clock = times or StageTimes(), clock or _Clock(self.device, False)
         height, width = check_image(image, self.max_pixels)
         size = network_input_size(height, width, self.config)
         x = preprocess(self._to_device(image), size, self.config, self.backend.dtype)
@@ -149,23 +161,39 @@ class Engine:
             nms_threshold=self.decode.nms_threshold,
             max_detections=self.decode.max_detections,
         ).scaled(sx, sy)
-        times.decode = clock.lap()
         dense_h, dense_w = size[0] // DENSE_STRIDE, size[1] // DENSE_STRIDE
-        semantic = raw.semantic[..., :dense_h, :dense_w]
         centers = None
         if raw.centers is not None:
             scale = torch.tensor([sx, sy], device=raw.centers.device).view(1, 2, 1, 1)
             centers = raw.centers[..., :dense_h, :dense_w].float() * scale
-        result = panoptic_head(
-            semantic,
-            detections,
-            centers,
+        times.decode = clock.lap()
+        return NetworkPass(raw.semantic[..., :dense_h, :dense_w], centers, detections, (height, width))
+
+    @torch.inference_mode()
+    def merge(self, network_pass: NetworkPass, params: PanopticParams | None = None) -> PanopticResult:
+        """Run the panoptic head on a network pass (with ``params``, default the engine's)."""
+        return panoptic_head(
+            network_pass.semantic,
+            network_pass.detections,
+            network_pass.centers,
             categories=self.config.categories,
-            output_size=(height, width),
-            params=self.params,
+            output_size=network_pass.size,
+            params=params or self.params,
         )[0]
-        times.head = clock.lap()
-        return result, times
+
+
+@dataclass
+class NetworkPass:
+    """Network outputs of one image in the image's own pixel frame.
+
+    semantic: (1, C, h, w) logits spanning the image; centers: (1, 2, h, w) offsets in image
+    pixels or None; detections: decoded boxes in image pixels; size: the image's (H, W).
+    """
+
+    semantic: Tensor
+    centers: Tensor | None
+    detections: Detections
+    size: tuple[int, int]
 
 
 class _Clock:
