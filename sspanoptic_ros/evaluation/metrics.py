@@ -105,7 +105,11 @@ def box_ap(
         return {"AP": 0.0, "AP50": 0.0, "AP75": 0.0}
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         coco = COCO()
-        coco.dataset = {"images": images, "annotations": annotations, "categories": [{"id": i} for i in things]}
+        coco.dataset = {
+            "images": images,
+            "annotations": annotations,
+            "categories": [{"id": i} for i in things],
+        }
         coco.createIndex()
         evaluator = COCOeval(coco, coco.loadRes(results), "bbox")
         evaluator.evaluate()
