@@ -1,0 +1,27 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``sspanoptic-bench``: ``engine`` (backends, stages), ``head`` (panoptic head) and ``bag`` (ROS node)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "engine": "sspanoptic_ros.bench.engine",
+    "head": "sspanoptic_ros.bench.head",
+    "bag": "sspanoptic_ros.bench.bag",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to the sub-command's own ``main``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: sspanoptic-bench {{{','.join(COMMANDS)}}} [options]  (-h after a command for help)")
+        return 2
+    return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:]) or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
