@@ -1,0 +1,122 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Time the panoptic head on random but realistic inputs, and the network when available.
+
+``python -m sspanoptic_ros.bench.head [--device cuda] [--detections 10 100] [--repeats 50]``
+prints the median and 99th percentile time of ``panoptic_head`` per detection count, using
+COCO's 133 classes, semantic logits at 1/4 resolution, overlapping boxes of varied sizes and
+centre offsets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ..categories import Category, load_categories, thing_channels
+from ..head import Detections, PanopticParams, panoptic_head
+
+CATEGORIES = Path(__file__).resolve().parent.parent / "configs" / "coco_panoptic_categories.json"
+
+
+def random_inputs(
+    categories: list[Category], num_dets: int, height: int, width: int, device: torch.device
+) -> tuple[Tensor, Detections, Tensor]:
+    """Semantic logits (1, C, H/4, W/4), detections in output pixels and centre offsets."""
+    g = torch.Generator().manual_seed(num_dets)
+    small = (math.ceil(height / 4), math.ceil(width / 4))
+    sem = torch.randn(1, len(categories), *small, generator=g)
+    side = torch.exp(torch.empty(num_dets, 2).uniform_(math.log(16), math.log(400), generator=g))
+    center = torch.rand(num_dets, 2, generator=g) * torch.tensor([width, height])
+    boxes = torch.cat([center - side / 2, center + side / 2], dim=1)
+    # A dozen classes, so that boxes of one class overlap; each wins the logits inside its box.
+    things = thing_channels(categories)
+    classes = torch.tensor(things)[torch.randint(0, 12, (num_dets,), generator=g)]
+    for (x1, y1, x2, y2), c in zip((boxes / 4).round().long().tolist(), classes.tolist()):
+        sem[0, c, max(y1, 0):max(y2, 0), max(x1, 0):max(x2, 0)] += 3.0
+    scores = (torch.rand(num_dets, generator=g) * 0.6 + 0.4).sort(descending=True).values
+    detections = Detections(
+        *(t[None].to(device) for t in (boxes, scores, classes)), torch.tensor([num_dets], device=device)
+    )
+    centers = torch.randn(1, 2, *small, generator=g) * 8
+    return sem.to(device), detections, centers.to(device)
+
+
+def time_ms(fn: Callable[[], object], repeats: int, device: torch.device) -> list[float]:
+    """Wall times of ``repeats`` calls in milliseconds, after two warm-up calls."""
+    times = []
+    for i in range(repeats + 2):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if i >= 2:
+            times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def summary(times: list[float]) -> str:
+    """Median and 99th percentile."""
+    p99 = sorted(times)[max(math.ceil(0.99 * len(times)) - 1, 0)]
+    return f"median {statistics.median(times):8.2f} ms   p99 {p99:8.2f} ms"
+
+
+def network_ms(height: int, width: int, repeats: int, device: torch.device) -> list[float] | None:
+    """Time the paper's network (random weights) at this size; None when unavailable."""
+    try:
+        from ..model import build_model, load_model_config
+    except ImportError as e:
+        print(f"network time unavailable: {e}")
+        return None
+    config = replace(load_model_config("resnet50_fpn_coco"), pretrained_backbone=None)
+    model = build_model(config).eval().to(device)
+    images = torch.randn(1, 3, height, width, device=device)
+    with torch.inference_mode():
+        return time_ms(lambda: model(images), repeats, device)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the options and print the timings."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--height", type=int, default=576)
+    parser.add_argument("--width", type=int, default=864)
+    parser.add_argument("--detections", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device available")
+    device = torch.device(args.device)
+    categories = load_categories(CATEGORIES)
+    params = PanopticParams(overlap_policy="closest_center")
+    size = (args.height, args.width)
+    print(f"panoptic head, {args.height}x{args.width}, {len(categories)} classes, {device}")
+    head_times = {}
+    for n in args.detections:
+        sem, dets, centers = random_inputs(categories, n, *size, device)
+        head = partial(
+            panoptic_head, sem, dets, centers, categories=categories, output_size=size, params=params
+        )
+        head_times[n] = time_ms(head, args.repeats, device)
+        print(f"  {n:4d} detections: {summary(head_times[n])}")
+    net = network_ms(*size, args.repeats, device)
+    if net is not None:
+        print(f"  network (resnet50_fpn_coco): {summary(net)}")
+        for n, times in head_times.items():
+            ratio = statistics.median(times) / statistics.median(net)
+            print(f"  head / network, {n} detections: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""RetinaNet post-processing: raw detector outputs to padded, NMS-ed ``Detections``.
+
+Follows torchvision's ``RetinaNet.postprocess_detections``, batched and padded to a fixed
+``max_detections`` like the TensorRT EfficientNMS plugin, so that both paths give the same type.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torchvision.models.detection._utils import BoxCoder
+from torchvision.ops import batched_nms, clip_boxes_to_image
+
+from .detections import PADDING_CLASS, Detections
+
+_BOX_CODER = BoxCoder(weights=(1.0, 1.0, 1.0, 1.0))
+
+
+def decode_detections(
+    cls_logits: Tensor,
+    box_deltas: Tensor,
+    anchors: Tensor,
+    anchors_per_level: list[int],
+    image_size: tuple[int, int],
+    thing_channels: list[int],
+    *,
+    candidate_threshold: float = 0.05,
+    topk_candidates: int = 1000,
+    nms_threshold: float = 0.5,
+    max_detections: int = 100,
+) -> Detections:
+    """Decode, clip and NMS the detector outputs of a batch.
+
+    cls_logits: (B, N, K) logits over the K thing classes; box_deltas: (B, N, 4);
+    anchors: (N, 4) xyxy, levels concatenated with ``anchors_per_level`` anchors each;
+    image_size: (height, width) the boxes are clipped to. Per level, the (anchor, class)
+    pairs with sigmoid score > ``candidate_threshold`` are kept, at most ``topk_candidates``
+    of them; then class-wise NMS at IoU ``nms_threshold`` and the ``max_detections`` best
+    remain. Boxes and scores come back as float32, sorted by decreasing score.
+    """
+    _check_inputs(cls_logits, box_deltas, anchors, anchors_per_level, image_size, thing_channels)
+    if not 0.0 <= candidate_threshold < 1.0 or not 0.0 <= nms_threshold <= 1.0:
+        raise ValueError(
+            f"candidate_threshold must be in [0, 1) and nms_threshold in [0, 1], "
+            f"got {candidate_threshold} and {nms_threshold}"
+        )
+    if topk_candidates < 1 or max_detections < 1:
+        raise ValueError(
+            f"topk_candidates and max_detections must be >= 1, "
+            f"got {topk_candidates} and {max_detections}"
+        )
+    batch, device = cls_logits.shape[0], cls_logits.device
+    out_boxes = torch.zeros((batch, max_detections, 4), device=device)
+    out_scores = torch.zeros((batch, max_detections), device=device)
+    out_classes = torch.full((batch, max_detections), PADDING_CLASS, device=device)
+    num_valid = torch.zeros(batch, dtype=torch.int64, device=device)
+    channel_of_class = torch.tensor(thing_channels, dtype=torch.int64, device=device)
+    levels = list(zip(
+        cls_logits.float().split(anchors_per_level, dim=1),
+        box_deltas.float().split(anchors_per_level, dim=1),
+        anchors.float().split(anchors_per_level),
+    ))
+    for b in range(batch):
+        boxes, scores, labels = zip(*(
+            _level_candidates(logits[b], deltas[b], level_anchors, candidate_threshold, topk_candidates)
+            for logits, deltas, level_anchors in levels
+        ))
+        boxes = clip_boxes_to_image(torch.cat(boxes), image_size)
+        scores, labels = torch.cat(scores), torch.cat(labels)
+        keep = batched_nms(boxes, scores, labels, nms_threshold)[:max_detections]
+        n = keep.numel()
+        out_boxes[b, :n] = boxes[keep]
+        out_scores[b, :n] = scores[keep]
+        out_classes[b, :n] = channel_of_class[labels[keep]]
+        num_valid[b] = n
+    return Detections(out_boxes, out_scores, out_classes, num_valid)
+
+
+def _level_candidates(
+    logits: Tensor, deltas: Tensor, anchors: Tensor, threshold: float, topk: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Boxes, scores and detector classes of one image's best (anchor, class) pairs on one level."""
+    num_classes = logits.shape[-1]
+    scores = torch.sigmoid(logits).flatten()
+    candidates = torch.nonzero(scores > threshold).squeeze(1)
+    scores, order = scores[candidates].topk(min(topk, candidates.numel()))
+    candidates = candidates[order]
+    anchor_index = torch.div(candidates, num_classes, rounding_mode="floor")
+    boxes = _BOX_CODER.decode_single(deltas[anchor_index], anchors[anchor_index])
+    return boxes, scores, candidates % num_classes
+
+
+def _check_inputs(
+    cls_logits: Tensor,
+    box_deltas: Tensor,
+    anchors: Tensor,
+    anchors_per_level: list[int],
+    image_size: tuple[int, int],
+    thing_channels: list[int],
+) -> None:
+    """Raise ValueError naming the first inconsistent shape or value."""
+    if cls_logits.ndim != 3:
+        raise ValueError(f"cls_logits must be (B, N, K), got {tuple(cls_logits.shape)}")
+    batch, num_anchors, num_classes = cls_logits.shape
+    if box_deltas.shape != (batch, num_anchors, 4):
+        raise ValueError(
+            f"box_deltas must be {(batch, num_anchors, 4)}, got {tuple(box_deltas.shape)}"
+        )
+    if anchors.shape != (num_anchors, 4):
+        raise ValueError(f"anchors must be {(num_anchors, 4)}, got {tuple(anchors.shape)}")
+    if not anchors_per_level or min(anchors_per_level) < 0 or sum(anchors_per_level) != num_anchors:
+        raise ValueError(
+            f"anchors_per_level {list(anchors_per_level)} must be >= 0 and sum to {num_anchors}"
+        )
+    if len(thing_channels) != num_classes:
+        raise ValueError(
+            f"{len(thing_channels)} thing channels given for {num_classes} detector classes"
+        )
+    if len(image_size) != 2 or min(image_size) < 1:
+        raise ValueError(f"image_size must be (height, width) > 0, got {image_size}")
