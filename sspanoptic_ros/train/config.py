@@ -23,7 +23,8 @@ class TrainConfig:
     val_panoptic: str | None = None
     output_dir: str = "runs/train"
     epochs: int = 14
-    batch_size: int = 8  # per process; the effective batch is batch_size x world size
+    batch_size: int = 8  # per process (per GPU); the effective batch is batch_size x processes
+    total_batch_size: int | None = None  # if set, batch_size = total_batch_size / processes
     lr: float = 1e-5
     weight_decay: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.99)

@@ -5,7 +5,8 @@
 Detection uses torchvision's RetinaNet loss (sigmoid focal loss, box regression normalised by
 the number of foreground anchors); anchors inside crowd regions are ignored. The semantic
 cross-entropy and the centre L1 are computed at input resolution on the bilinearly upsampled
-1/4-resolution outputs.
+1/4-resolution outputs. Every term is a mean over images of a per-image loss, so a batch split
+over several DistributedDataParallel processes gives the same gradients as one process.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def match_anchors(anchors: Tensor, boxes: Tensor, crowd_boxes: Tensor) -> Tensor
     return matched
 
 
+def _per_image_mean(values: Tensor, mask: Tensor) -> Tensor:
+    """Mean over images of the mean of ``values`` (B, H, W) where ``mask``; empty images count 0."""
+    per_image = (values * mask).flatten(1).sum(1) / mask.flatten(1).sum(1).clamp(min=1)
+    return per_image.mean()
+
+
 def ssps_loss(
     model: SSPSNetwork, outputs: RawOutputs, batch: dict, weights: LossWeights
 ) -> dict[str, Tensor]:
@@ -80,21 +87,22 @@ def ssps_loss(
     semantic = F.interpolate(
         outputs.semantic, scale_factor=DENSE_STRIDE, mode="bilinear", align_corners=False
     )
+    target = batch["semantic"].to(device)
+    cross_entropy = F.cross_entropy(
+        semantic[..., :height, :width], target, ignore_index=IGNORE_INDEX, reduction="none"
+    )
     losses = {
         "focal": detection["classification"],
         "box": detection["bbox_regression"],
-        "semantic": F.cross_entropy(
-            semantic[..., :height, :width], batch["semantic"].to(device), ignore_index=IGNORE_INDEX
-        ),
+        "semantic": _per_image_mean(cross_entropy, target != IGNORE_INDEX),
     }
     total = weights.detection * (losses["focal"] + losses["box"]) + weights.semantic * losses["semantic"]
     if outputs.centers is not None:
         centers = F.interpolate(
             outputs.centers, scale_factor=DENSE_STRIDE, mode="bilinear", align_corners=False
         )
-        mask = batch["center_mask"].to(device).unsqueeze(1).expand(-1, 2, -1, -1)
-        error = (centers[..., :height, :width] - batch["center_offsets"].to(device)).abs()
-        losses["center"] = (error * mask).sum() / mask.sum().clamp(min=1)
+        error = (centers[..., :height, :width] - batch["center_offsets"].to(device)).abs().sum(1)
+        losses["center"] = _per_image_mean(error, batch["center_mask"].to(device)) / 2  # mean over dx and dy
         total = total + weights.center * losses["center"]
     losses["total"] = total
     return losses

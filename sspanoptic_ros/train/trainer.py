@@ -95,6 +95,13 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     if device.type == "cuda" and distributed:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
+    batch_size = config.batch_size
+    if config.total_batch_size:
+        if config.total_batch_size % world:
+            raise ValueError(
+                f"total_batch_size {config.total_batch_size} does not split over {world} processes"
+            )
+        batch_size = config.total_batch_size // world
     _seed_everything(config.seed)
     output = Path(config.output_dir)
     model_config = load_model_config(config.model)
@@ -105,12 +112,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
     loader = DataLoader(
         train_set,
-        batch_size=config.batch_size,
+        batch_size=batch_size,
         sampler=sampler,
         num_workers=config.num_workers,
         collate_fn=lambda b: collate(b, SIZE_DIVISIBILITY),
         worker_init_fn=_worker_seed,
-        drop_last=len(train_set) >= config.batch_size * world,
+        drop_last=len(train_set) >= batch_size * world,
     )
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
@@ -134,8 +141,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             model_config.name,
             len(train_set),
             world,
-            config.batch_size,
-            world * config.batch_size,
+            batch_size,
+            world * batch_size,
             config.lr,
         )
     for epoch in range(start_epoch, config.epochs):
@@ -157,6 +164,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                     scheduler.get_last_lr()[0],
                 )
         scheduler.step()
+        if distributed:
+            _check_replicas_in_sync(model)
         if rank == 0:
             record = {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0], **progress.means(len(loader))}
             if config.has_validation and (epoch + 1) % config.val_every == 0:
@@ -176,6 +185,19 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         if distributed:
             dist.barrier()
     return output / LAST
+
+
+def _check_replicas_in_sync(model: SSPSNetwork) -> None:
+    """Fail loudly if the processes' weights differ (DDP must keep them identical)."""
+    flat = torch.cat([p.detach().flatten().double() for p in model.parameters()])
+    checksum = torch.stack([flat.sum(), (flat * flat).sum(), flat.abs().max()]).cpu()
+    gathered = [torch.zeros_like(checksum) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, checksum)
+    if any(not torch.equal(g, gathered[0]) for g in gathered):
+        raise RuntimeError(
+            f"model replicas diverged across processes: checksums {[g.tolist() for g in gathered]}"
+        )
+    log.info("rank %d: weights identical on all %d processes", dist.get_rank(), dist.get_world_size())
 
 
 def validate(model: SSPSNetwork, config: TrainConfig) -> dict:
