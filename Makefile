@@ -5,14 +5,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint demo clean
+.PHONY: setup test lint demo demo-model clean
 
 setup: $(STAMP)
 
 $(STAMP): requirements/dev.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements/dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -qq --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 test: setup
@@ -23,6 +23,18 @@ lint: setup
 
 demo: setup
 	$(PY) -m sspanoptic_ros.demo
+
+# Re-train the bundled demo model from scratch on CPU (see models/README.md).
+demo-model: setup
+	$(PY) -m sspanoptic_ros.data.synthetic --out out/synthetic/train --num 800 --seed 1 --size 256x384
+	$(PY) -m sspanoptic_ros.data.synthetic --out out/synthetic/val --num 100 --seed 2 --size 256x384
+	$(PY) -m sspanoptic_ros.data.synthetic --out out/synthetic/test --num 100 --seed 3 --size 256x384
+	$(PY) -m sspanoptic_ros.train.cli models/demo_synthetic_train.yaml
+	$(PY) -m sspanoptic_ros.export.cli release out/train_demo/last.pt models/demo_synthetic.pt
+	cp out/train_demo/train_log.jsonl models/demo_synthetic_train_log.jsonl
+	$(PY) -m sspanoptic_ros.evaluation.eval_cli --model models/demo_synthetic.pt --backend torch \
+		--images out/synthetic/test/images --json out/synthetic/test/panoptic.json \
+		--panoptic out/synthetic/test/panoptic --out out/eval_demo
 
 clean:
 	rm -rf $(VENV) build *.egg-info out

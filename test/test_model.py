@@ -18,6 +18,7 @@ from sspanoptic_ros.model import (
     load_checkpoint,
     load_model_config,
     padded_size,
+    release_checkpoint,
     save_checkpoint,
 )
 from sspanoptic_ros.model.backbone import imagenet_state_dict
@@ -135,6 +136,23 @@ def test_checkpoint_round_trip(tmp_path):
     with torch.no_grad():
         for a, b in zip(model(image), loaded(image)):
             assert torch.equal(a, b)
+
+
+def test_release_checkpoint_is_fp16_without_optimizer_state(tmp_path):
+    torch.manual_seed(2)
+    model = build_model(tiny_config()).eval()
+    path = save_checkpoint(tmp_path / "train.pt", model, extra={"epoch": 5, "optimizer": {"state": {}}})
+    released = release_checkpoint(path, tmp_path / "release.pt")
+    payload = torch.load(released, weights_only=True)
+    assert payload["extra"] == {"epoch": 5}
+    assert all(v.dtype == torch.float16 for v in payload["model"].values() if v.is_floating_point())
+    assert released.stat().st_size < 0.6 * path.stat().st_size
+    loaded, _ = load_checkpoint(released)
+    image = torch.randn(1, 3, 96, 160)
+    with torch.no_grad():
+        a, b = model(image).semantic, loaded(image).semantic
+    assert next(loaded.parameters()).dtype == torch.float32
+    torch.testing.assert_close(b, a, rtol=1e-2, atol=1e-2 * a.abs().max().item())
 
 
 def test_bad_checkpoints_are_refused_clearly(tmp_path):

@@ -54,6 +54,12 @@ def weights(path):
     return read_checkpoint(path)["model"]
 
 
+def test_shipped_coco_recipe_loads():
+    config = load_train_config(REPO / "sspanoptic_ros/configs/train_resnet50_fpn_coco.yaml")
+    assert (config.lr, config.weight_decay, config.betas, config.epochs) == (1e-5, 1e-4, (0.9, 0.99), 14)
+    assert config.train_images.endswith("coco/train2017")
+
+
 def test_short_training_lowers_every_loss(setup):
     root, base = setup
     config = load_train_config(

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model import load_checkpoint
+from ..model import load_checkpoint, release_checkpoint
 from .onnx_export import DEFAULT_OPSET, export_onnx
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,12 @@ def _torch_tensorrt(args) -> int:
     return 0
 
 
+def _release(args) -> int:
+    path = release_checkpoint(args.checkpoint, args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="sspanoptic-export", description=__doc__.splitlines()[0])
@@ -133,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     ttrt.add_argument("--size", type=int, nargs=2, default=(640, 896), metavar=("H", "W"))
     ttrt.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
     ttrt.set_defaults(run=_torch_tensorrt)
+    release = sub.add_parser("release", help="training checkpoint -> deployable fp16 checkpoint")
+    release.add_argument("checkpoint")
+    release.add_argument("out")
+    release.set_defaults(run=_release)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:

@@ -3,7 +3,7 @@
 """The SSPS network, its config, anchors and checkpoints."""
 
 from .anchors import Anchors
-from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, release_checkpoint, save_checkpoint
 from .config import ModelConfig, load_model_config
 from .network import RawOutputs, SSPSNetwork, build_model, padded_size
 
@@ -18,5 +18,6 @@ __all__ = [
     "load_model_config",
     "padded_size",
     "read_checkpoint",
+    "release_checkpoint",
     "save_checkpoint",
 ]

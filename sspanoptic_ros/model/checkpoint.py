@@ -21,11 +21,14 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be used (corrupt, truncated, foreign or mismatched)."""
 
 
-def save_checkpoint(path: str | Path, model: SSPSNetwork, extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path, model: SSPSNetwork, extra: dict | None = None, dtype: torch.dtype | None = None
+) -> Path:
     """Write ``model``'s weights and config (and optional training state) to ``path``.
 
-    The file is written to a temporary name and renamed, so a crash never leaves a
-    truncated checkpoint behind.
+    ``dtype`` (e.g. torch.float16, to halve a shipped model's size) stores floating-point weights
+    in that type; ``load_checkpoint`` always returns float32 weights. The file is written to a
+    temporary name and renamed, so a crash never leaves a truncated checkpoint behind.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -33,13 +36,17 @@ def save_checkpoint(path: str | Path, model: SSPSNetwork, extra: dict | None = N
         "format": FORMAT,
         "version": VERSION,
         "config": model.config.to_dict(),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model": {k: _stored(v.detach().cpu(), dtype) for k, v in model.state_dict().items()},
         "extra": extra or {},
     }
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
     tmp.replace(path)
     return path
+
+
+def _stored(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    return tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -71,9 +78,16 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     model = build_model(config)
     state = payload["model"]
     # DistributedDataParallel wraps the model in `module.`; accept such files too.
-    state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = {k.removeprefix("module."): v.float() if v.is_floating_point() else v for k, v in state.items()}
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not match the config stored in it: {e}") from None
     return model.eval().to(device), payload["extra"]
+
+
+def release_checkpoint(src: str | Path, dst: str | Path) -> Path:
+    """Write a deployable copy of a training checkpoint: fp16 weights, no optimiser state."""
+    model, extra = load_checkpoint(src)
+    keep = {k: extra[k] for k in ("epoch", "history", "train_config") if k in extra}
+    return save_checkpoint(dst, model, keep, dtype=torch.float16)
