@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -111,7 +112,9 @@ class Engine:
 
     def _to_device(self, image: np.ndarray | Tensor) -> Tensor:
         if isinstance(image, np.ndarray):
-            image = torch.from_numpy(np.ascontiguousarray(image))
+            with warnings.catch_warnings():  # read-only views (zero-copy ROS images) are never written to
+                warnings.simplefilter("ignore", UserWarning)
+                image = torch.from_numpy(np.ascontiguousarray(image))
         if self.device.type == "cuda" and image.device.type == "cpu":
             if self._pinned is None or self._pinned.shape != image.shape:
                 self._pinned = torch.empty(image.shape, dtype=torch.uint8, pin_memory=True)

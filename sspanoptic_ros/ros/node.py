@@ -1,0 +1,389 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The panoptic segmentation node: camera images in, panoptic images and segments out.
+
+A lifecycle node (``rclpy.lifecycle.Node``); with the ``autostart`` parameter (default) it
+configures and activates itself, so it also runs without a lifecycle manager.
+
+- configure: builds the engine (loads the model) and creates the publishers;
+- activate: builds the engine again if a deactivate dropped it, starts the inference worker,
+  subscribes to the cameras and starts the 1 Hz diagnostics;
+- deactivate: unsubscribes, stops the worker and drops the engine (freeing GPU memory);
+- cleanup / shutdown: also destroys the publishers.
+
+Each camera in ``input_topics`` has its own newest-frame slot. The subscription callback only
+stores the message there; one worker thread takes the frames round-robin over the cameras,
+decodes, runs the engine and publishes. A frame replaced before the worker took it is dropped,
+so nothing queues and latency stays bounded. The outputs of camera ``a/image`` go to
+``a/panoptic/{semantic,instance,panoptic,colored,segments}`` (see ``ros.outputs``), each with
+the input's header. Outputs without subscribers are not computed.
+
+Run ``ros2 run sspanoptic_ros panoptic_node --ros-args --params-file config/sspanoptic.yaml`` or
+``python -m sspanoptic_ros.ros.node --ros-args -p model_path:=model.pt``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import InvalidTopicNameException, ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import Node, Publisher, State, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
+from rclpy.timer import Timer
+from rclpy.validate_topic_name import validate_topic_name
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import String
+
+from ..engine import Engine, ImageError, create_engine
+from ..paths import default_model_path
+from ..visualization import color_lut
+from .diagnostics import InferenceStats, camera_status
+from .image_codec import ImageDecodeError, compressed_to_rgb, image_to_rgb
+from .latest_frame import FrameWorker, LatestFrames
+from .outputs import ID_IMAGES, colored_image, id_image, segments_message
+from .parameters import (
+    ENGINE_PARAMETERS,
+    PARAMETERS,
+    check_choices,
+    descriptor,
+    engine_settings,
+)
+
+NODE_NAME = "sspanoptic"
+DIAGNOSTICS_PERIOD = 1.0  # seconds
+ERROR_THROTTLE = 5.0  # seconds between two logs of bad images (or of failed frames)
+WORKER_STOP_TIMEOUT = 10.0  # seconds to wait for the frame in progress when stopping
+# Errors that mean the model cannot be used (missing, corrupt, wrong device, missing runtime).
+MODEL_ERRORS = (OSError, ValueError, RuntimeError, ImportError)
+# Output topics of each camera, under its namespace, and their message types.
+OUTPUTS = {**dict.fromkeys(ID_IMAGES, Image), "colored": Image, "segments": String}
+
+
+def output_prefix(topic: str) -> str:
+    """Namespace of a camera's outputs: ``a/b/image`` -> ``a/b/panoptic``, ``image`` -> ``panoptic``."""
+    head, sep, _ = topic.rpartition("/")
+    return f"{head}{sep}panoptic"
+
+
+def _output_prefixes(topics: list[str]) -> list[str]:
+    """Output namespaces of the input topics; ValueError if they are not distinct valid names."""
+    if not topics:
+        raise ValueError("input_topics must name at least one topic")
+    for topic in topics:
+        validate_topic_name(topic)
+    prefixes = [output_prefix(t) for t in topics]
+    if len(set(prefixes)) != len(prefixes):
+        raise ValueError(f"input_topics {topics}: two cameras would publish to one namespace")
+    return prefixes
+
+
+def _qos(reliability: str, depth: int) -> QoSProfile:
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=depth,
+        reliability=(
+            ReliabilityPolicy.RELIABLE if reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
+        ),
+        durability=DurabilityPolicy.VOLATILE,
+    )
+
+
+@dataclass
+class Camera:
+    """One input topic: its output publishers, subscription and statistics."""
+
+    topic: str
+    publishers: dict[str, Publisher] = field(default_factory=dict)
+    subscription: Subscription | None = None
+    stats: InferenceStats = field(default_factory=InferenceStats)
+
+
+class PanopticNode(Node):
+    """Lifecycle node running a panoptic segmentation engine on one or more cameras."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs: Any):
+        super().__init__(node_name, **kwargs)
+        for spec in PARAMETERS:
+            self.declare_parameter(spec.name, spec.default, descriptor(spec))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()  # a frame runs with one set of engine parameters
+        self._lut: np.ndarray | None = None
+        self._names: dict[int, str] = {}
+        self._info: dict[str, str] = {}
+        self._cameras: list[Camera] = []
+        self._diagnostics: Publisher | None = None
+        self._diagnostics_timer: Timer | None = None
+        self._frames: LatestFrames | None = None
+        self._worker: FrameWorker | None = None
+
+    @property
+    def autostart(self) -> bool:
+        """Whether the node configures and activates itself at start-up."""
+        return self._param("autostart")
+
+    def start(self) -> bool:
+        """Configure and activate; False (with the reason logged) if a transition failed."""
+        return (
+            self.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            and self.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        )
+
+    # --- lifecycle transitions -------------------------------------------------------------
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Build the engine and create the publishers."""
+        topics = self._param("input_topics")
+        try:
+            check_choices({spec.name: self._param(spec.name) for spec in PARAMETERS})
+            prefixes = _output_prefixes(topics)
+        except (ValueError, InvalidTopicNameException) as e:
+            self.get_logger().error(f"invalid parameters: {str(e).splitlines()[0]}")
+            return TransitionCallbackReturn.FAILURE
+        if not self._load_engine():
+            return TransitionCallbackReturn.FAILURE
+        qos = _qos(self._param("output_reliability"), self._param("output_depth"))
+        for topic, prefix in zip(topics, prefixes):
+            publishers = {
+                name: self.create_lifecycle_publisher(msg_type, f"{prefix}/{name}", qos)
+                for name, msg_type in OUTPUTS.items()
+            }
+            self._cameras.append(Camera(topic, publishers))
+        self._diagnostics = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
+        return super().on_configure(state)
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Start the worker, subscribe to the cameras and start the diagnostics."""
+        if self._engine is None and not self._load_engine():
+            return TransitionCallbackReturn.FAILURE
+        result = super().on_activate(state)  # enables the publishers
+        self._frames = LatestFrames(len(self._cameras))
+        self._worker = FrameWorker(self._frames, self._process, self._on_frame_error)
+        self._worker.start()
+        compressed = self._param("use_compressed")
+        qos = _qos(self._param("input_reliability"), 1)
+        for slot, camera in enumerate(self._cameras):
+            camera.stats = InferenceStats()
+            camera.subscription = self.create_subscription(
+                CompressedImage if compressed else Image,
+                f"{camera.topic}/compressed" if compressed else camera.topic,
+                lambda msg, slot=slot: self._frames.put(slot, (msg, time.monotonic())),
+                qos,
+            )
+        self._diagnostics_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
+        self.get_logger().info(
+            "active: " + ", ".join(c.subscription.topic_name for c in self._cameras)
+        )
+        return result
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Unsubscribe, stop the worker and free the engine."""
+        self._stop()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        """Destroy the publishers and drop the engine."""
+        self._release()
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        """Stop everything, whatever the current state."""
+        self.close()
+        return super().on_shutdown(state)
+
+    def on_error(self, state: State) -> TransitionCallbackReturn:
+        """Stop everything and go back to unconfigured."""
+        self.close()
+        return TransitionCallbackReturn.SUCCESS
+
+    def close(self) -> None:
+        """Stop the worker and release every resource (also usable after rclpy shut down)."""
+        self._stop()
+        self._release()
+
+    # --- engine -----------------------------------------------------------------------------
+
+    def _load_engine(self) -> bool:
+        """Build the engine from the parameters; log one clear error line and return False if not."""
+        model_path = self._param("model_path") or str(default_model_path())
+        backend, device = self._param("backend"), self._param("device")
+        try:
+            panoptic, decode = engine_settings({n: self._param(n) for n in ENGINE_PARAMETERS})
+        except ValueError as e:
+            self.get_logger().error(f"invalid parameters: {e}")
+            return False
+        try:
+            engine = create_engine(
+                model_path,
+                backend=backend,
+                device=device or None,
+                precision=self._param("precision"),
+                decode=decode,
+                max_pixels=self._param("max_image_pixels"),
+            )
+        except MODEL_ERRORS as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__  # one log line
+            self.get_logger().error(f"cannot load model {model_path} ({backend} backend): {reason}")
+            return False
+        if panoptic.overlap_policy == "closest_center" and not engine.config.use_centers:
+            self.get_logger().warning(
+                f"model {engine.config.name!r} has no centre branch: overlap_policy "
+                "closest_center falls back to highest_confidence"
+            )
+            panoptic = replace(panoptic, overlap_policy="highest_confidence")
+        engine.params = panoptic
+        self._engine = engine
+        self._lut = color_lut(engine.config.categories)
+        self._names = {c.id: c.name for c in engine.config.categories}
+        self._info = {
+            "backend": engine.backend.name,
+            "device": str(engine.device),
+            "model": engine.config.name,
+        }
+        self.get_logger().info(
+            f"engine ready: model {engine.config.name} ({model_path}), {engine.backend.name} "
+            f"backend on {engine.device}, overlap_policy {panoptic.overlap_policy}"
+        )
+        return True
+
+    def _drop_engine(self) -> None:
+        if self._engine is None:
+            return
+        cuda = self._engine.device.type == "cuda"
+        self._engine = None
+        if cuda:
+            torch.cuda.empty_cache()
+
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        """Apply threshold and policy changes to the engine; reject invalid values with a reason."""
+        changes = {p.name: p.value for p in params if p.name in ENGINE_PARAMETERS}
+        if not changes:
+            return SetParametersResult(successful=True)
+        try:
+            with self._engine_lock:
+                if self._engine is not None:
+                    self._engine.update(**changes)
+                else:  # applied at the next configure; only check them now
+                    engine_settings({n: self._param(n) for n in ENGINE_PARAMETERS} | changes)
+        except ValueError as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        return SetParametersResult(successful=True)
+
+    # --- frames -----------------------------------------------------------------------------
+
+    def _process(self, slot: int, frame: tuple[Image | CompressedImage, float]) -> None:
+        """Decode one frame, run the engine and publish the outputs (in the worker thread)."""
+        msg, received_at = frame
+        camera = self._cameras[slot]
+        max_pixels = self._param("max_image_pixels")
+        if isinstance(msg, CompressedImage):
+            rgb = compressed_to_rgb(msg, max_pixels)
+        else:
+            rgb = image_to_rgb(msg, max_pixels)
+        with self._engine_lock:
+            result = self._engine.infer(rgb)
+        publishers = camera.publishers
+        for name in ID_IMAGES:
+            if publishers[name].get_subscription_count():
+                publishers[name].publish(id_image(result, name, msg.header))
+        if self._param("publish_colored") and publishers["colored"].get_subscription_count():
+            alpha = self._param("colored_alpha")
+            background = rgb if alpha < 1.0 else None
+            publishers["colored"].publish(
+                colored_image(result, self._lut, msg.header, background, alpha)
+            )
+        if publishers["segments"].get_subscription_count():
+            publishers["segments"].publish(segments_message(result, msg.header, self._names))
+        camera.stats.add_processed(time.monotonic() - received_at)
+
+    def _on_frame_error(self, slot: int, error: Exception) -> None:
+        camera = self._cameras[slot]
+        camera.stats.add_failed()
+        if isinstance(error, (ImageDecodeError, ImageError)):
+            self.get_logger().error(
+                f"image on {camera.topic} skipped: {error}", throttle_duration_sec=ERROR_THROTTLE
+            )
+        else:
+            self.get_logger().error(
+                f"frame on {camera.topic} failed: {type(error).__name__}: {error}",
+                throttle_duration_sec=ERROR_THROTTLE,
+            )
+
+    def _publish_diagnostics(self) -> None:
+        msg = DiagnosticArray()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        for slot, camera in enumerate(self._cameras):
+            name = f"{self.get_name()}: {camera.subscription.topic_name}"
+            msg.status.append(
+                camera_status(name, camera.stats.report(), self._frames.counts(slot), self._info)
+            )
+        self._diagnostics.publish(msg)
+
+    # --- teardown ---------------------------------------------------------------------------
+
+    def _stop(self) -> None:
+        """Unsubscribe, stop the diagnostics and the worker, drop the engine."""
+        for camera in self._cameras:
+            if camera.subscription is not None:
+                self.destroy_subscription(camera.subscription)
+                camera.subscription = None
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+            self._diagnostics_timer = None
+        if self._worker is not None:
+            if not self._worker.stop(WORKER_STOP_TIMEOUT):
+                self.get_logger().warning("the inference worker did not stop in time")
+            self._worker = None
+        self._drop_engine()
+
+    def _release(self) -> None:
+        """Destroy the publishers and drop the engine."""
+        for camera in self._cameras:
+            for publisher in camera.publishers.values():
+                self.destroy_lifecycle_publisher(publisher)
+        self._cameras = []
+        if self._diagnostics is not None:
+            self.destroy_lifecycle_publisher(self._diagnostics)
+            self._diagnostics = None
+        self._drop_engine()
+
+    def _param(self, name: str) -> Any:
+        return self.get_parameter(name).value
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the node until shutdown; returns the process exit code (1: it could not start)."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = PanopticNode()
+        if node.autostart and not node.start():
+            return 1
+        rclpy.spin(node)
+    except ParameterException as e:
+        rclpy.logging.get_logger(NODE_NAME).error(f"invalid parameter: {e}")
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""A ``PanopticResult`` as ROS messages: id images, a colour picture and a JSON segment list.
+
+Every message carries a copy of the input image's header, so outputs line up with their input
+by stamp and frame. The id images are at the result's (= the input's) resolution:
+
+- ``semantic``: mono16, the dataset category id of each pixel (0 = unknown);
+- ``instance``: mono16, 1..N for the thing segments in the order of the segment list, 0 elsewhere;
+- ``panoptic``: 32SC1, category id * 1000 + instance.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header, String
+
+from ..head.panoptic import PanopticResult
+from ..visualization import colorize_panoptic
+from .image_codec import numpy_to_image
+
+# output name -> (PanopticResult field, image encoding)
+ID_IMAGES = {
+    "semantic": ("category", "mono16"),
+    "instance": ("instance", "mono16"),
+    "panoptic": ("panoptic", "32SC1"),
+}
+_MONO16_MAX = np.iinfo(np.uint16).max
+
+
+def id_image(result: PanopticResult, name: str, header: Header) -> Image:
+    """Return the ``semantic``, ``instance`` or ``panoptic`` id image of ``result``."""
+    if name not in ID_IMAGES:
+        raise ValueError(f"unknown id image {name!r}; expected one of {', '.join(ID_IMAGES)}")
+    field, encoding = ID_IMAGES[name]
+    ids = getattr(result, field).cpu().numpy()
+    if encoding == "mono16":
+        if ids.size and (ids.min() < 0 or ids.max() > _MONO16_MAX):
+            raise ValueError(
+                f"{name} ids span {ids.min()}..{ids.max()}, outside the mono16 range 0..{_MONO16_MAX}"
+            )
+        ids = ids.astype(np.uint16)
+    return numpy_to_image(ids, encoding, header)
+
+
+def colored_image(
+    result: PanopticResult,
+    lut: np.ndarray,
+    header: Header,
+    rgb: np.ndarray | None = None,
+    alpha: float = 0.5,
+) -> Image:
+    """Return the rgb8 picture of ``result`` (see ``colorize_panoptic``), blended over ``rgb``."""
+    picture = colorize_panoptic(
+        result.category.cpu().numpy(), result.instance.cpu().numpy(), lut, image=rgb, alpha=alpha
+    )
+    return numpy_to_image(picture, "rgb8", header)
+
+
+def segments_message(result: PanopticResult, header: Header, names: dict[int, str]) -> String:
+    """Return the segment list of ``result`` as a JSON ``std_msgs/String``.
+
+    ``{"header": {"stamp": {"sec", "nanosec"}, "frame_id"}, "segments": [{"id", "category_id",
+    "name", "isthing", "score", "bbox": [x, y, w, h], "area"}, ...]}``; ``names`` maps category
+    ids to names; ``score`` is null for stuff.
+    """
+    document = {
+        "header": {
+            "stamp": {"sec": header.stamp.sec, "nanosec": header.stamp.nanosec},
+            "frame_id": header.frame_id,
+        },
+        "segments": [
+            {
+                "id": s.id,
+                "category_id": s.category_id,
+                "name": names[s.category_id],
+                "isthing": s.isthing,
+                "score": s.score,
+                "bbox": list(s.bbox),
+                "area": s.area,
+            }
+            for s in result.segments
+        ],
+    }
+    return String(data=json.dumps(document))
