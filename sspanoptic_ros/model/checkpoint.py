@@ -58,7 +58,9 @@ def read_checkpoint(path: str | Path) -> dict:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated?): {reason}") from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (corrupt or truncated?): {reason}"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an sspanoptic_ros checkpoint (no '{FORMAT}' marker)")
     if payload.get("version") != VERSION:
