@@ -1,0 +1,82 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Benchmark the panoptic node on a robot: ``ros2 bag play`` + the node + the output monitor.
+
+    ros2 launch sspanoptic_ros benchmark.launch.py bag:=/data/camera_bag topic:=/camera/image
+
+The bag (see ``sspanoptic-bench bag create``) plays in a loop at ``rate`` times its own speed;
+the node reads ``topic`` (``<topic>/compressed`` with ``compressed:=true``), and the monitor
+prints the output FPS and latency every 5 s for ``duration`` seconds, then everything stops.
+Without a ROS installation, ``sspanoptic-bench bag run`` does the same from Python.
+"""
+
+import sys
+
+from launch.actions import DeclareLaunchArgument, EmitEvent, ExecuteProcess, RegisterEventHandler
+from launch.event_handlers import OnProcessExit
+from launch.events import Shutdown
+from launch.launch_description import LaunchDescription
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+from launch_ros.substitutions import FindPackageShare
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Play the bag, run the node on it and watch its outputs until ``duration`` has passed."""
+    bag = LaunchConfiguration("bag")
+    topic = LaunchConfiguration("topic")
+    compressed = LaunchConfiguration("compressed")
+    bag_topic = [topic, "/compressed"]  # used when compressed:=true
+    player = ExecuteProcess(
+        cmd=["ros2", "bag", "play", bag, "--loop", "--rate", LaunchConfiguration("rate")],
+        output="screen",
+    )
+    node = Node(
+        package="sspanoptic_ros",
+        executable="panoptic_node",
+        parameters=[
+            PathJoinSubstitution([FindPackageShare("sspanoptic_ros"), "config", "sspanoptic.yaml"]),
+            {
+                "model_path": ParameterValue(LaunchConfiguration("model"), value_type=str),
+                "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
+                "use_compressed": ParameterValue(compressed, value_type=bool),
+            },
+        ],
+        remappings=[("image", topic), ("image/compressed", bag_topic)],
+        output="screen",
+    )
+    monitor = ExecuteProcess(
+        cmd=[
+            sys.executable, "-m", "sspanoptic_ros.bench.monitor",
+            "--topic", topic,
+            "--use-compressed", compressed,
+            "--duration", LaunchConfiguration("duration"),
+            "--json", LaunchConfiguration("report"),
+        ],
+        output="screen",
+    )
+    return LaunchDescription([
+        DeclareLaunchArgument("bag", description="rosbag2 folder holding the camera topic"),
+        DeclareLaunchArgument("topic", default_value="/camera/image",
+                              description="camera image topic in the bag (without /compressed)"),
+        DeclareLaunchArgument("compressed", default_value="false",
+                              description="true: the bag holds <topic>/compressed JPEG frames"),
+        DeclareLaunchArgument("rate", default_value="1.0",
+                              description="playback speed, a multiple of the bag's own"),
+        DeclareLaunchArgument("model", default_value="",
+                              description="model file; empty: the bundled demo model"),
+        DeclareLaunchArgument("backend", default_value="auto",
+                              description="auto | tensorrt | torch | onnxruntime"),
+        DeclareLaunchArgument("duration", default_value="30.0",
+                              description="seconds to measure before stopping"),
+        DeclareLaunchArgument("report", default_value="panoptic_benchmark.json",
+                              description="JSON file the monitor writes its numbers to"),
+        player,
+        node,
+        monitor,
+        RegisterEventHandler(OnProcessExit(
+            target_action=monitor,
+            on_exit=[EmitEvent(event=Shutdown(reason="benchmark finished"))],
+        )),
+    ])
