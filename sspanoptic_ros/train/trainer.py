@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
 
     With ``resume``, training continues from ``output_dir/last.pt`` (weights, optimiser,
     scheduler, epoch): data order per epoch depends only on (seed, epoch), so a resumed run
-    sees the same samples as an uninterrupted one.
+    sees the same samples as an uninterrupted one. ``epochs`` and the step schedule are taken
+    from ``config``, so a finished run can be extended.
     """
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed and not dist.is_initialized():
@@ -129,6 +131,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["extra"]["optimizer"])
         scheduler.load_state_dict(state["extra"]["scheduler"])
+        # The schedule comes from the config, so a run can be resumed with more epochs and later
+        # steps; while the steps so far are the same, this equals training with the new config.
+        scheduler.milestones = Counter(config.lr_steps)
+        scheduler.gamma = config.lr_gamma
         start_epoch, history = state["extra"]["epoch"], state["extra"]["history"]
         if rank == 0:
             log.info("resuming from %s at epoch %d", output / LAST, start_epoch + 1)
