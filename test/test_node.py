@@ -109,10 +109,15 @@ def compressed_msg(rgb: np.ndarray, fmt: str, stamp: Time) -> CompressedImage:
 
 
 class Harness:
-    """A node spinning in a thread that publishes inputs and records every message it receives."""
+    """A node spinning in a thread that publishes inputs and records every message it receives.
 
-    def __init__(self, context: rclpy.Context):
+    Inputs go out best effort, except on ``reliable_topics`` (for nodes with input_reliability
+    reliable: Fast DDS loses best-effort messages over about 512 KiB between two processes).
+    """
+
+    def __init__(self, context: rclpy.Context, reliable_topics: tuple[str, ...] = ()):
         self.node = rclpy.create_node("node_test_harness", context=context)
+        self.reliable_topics = set(reliable_topics)
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
         self.lock = threading.Lock()
@@ -136,7 +141,9 @@ class Harness:
 
     def publish(self, topic: str, msg) -> None:
         if topic not in self.publishers:
-            qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+            reliable = topic in self.reliable_topics
+            qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE if reliable
+                             else ReliabilityPolicy.BEST_EFFORT)
             publisher = self.node.create_publisher(type(msg), topic, qos)
             self.publishers[topic] = publisher
             deadline = time.monotonic() + TIMEOUT  # the first message would be lost unmatched

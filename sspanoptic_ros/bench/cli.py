@@ -1,6 +1,6 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``sspanoptic-bench``: ``engine`` (backends, stages), ``head`` (panoptic head) and ``bag`` (ROS node)."""
+"""``sspanoptic-bench``: ``engine`` (backends, stages), ``head``, ``bag`` (ROS node) and ``soak`` (hours-long run)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ COMMANDS = {
     "engine": "sspanoptic_ros.bench.engine",
     "head": "sspanoptic_ros.bench.head",
     "bag": "sspanoptic_ros.bench.bag",
+    "soak": "sspanoptic_ros.bench.soak",
 }
 
 

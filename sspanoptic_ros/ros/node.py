@@ -19,15 +19,19 @@ so nothing queues and latency stays bounded. The outputs of camera ``a/image`` g
 the input's header. Outputs without subscribers are not computed.
 
 Run ``ros2 run sspanoptic_ros panoptic_node --ros-args --params-file config/sspanoptic.yaml`` or
-``python -m sspanoptic_ros.ros.node --ros-args -p model_path:=model.pt``.
+``python -m sspanoptic_ros.ros.node --ros-args -p model_path:=model.pt``. The process exits with
+1 (and one error line) when the node cannot start, and with 0 on SIGINT or SIGTERM, within a
+second also during a slow inference (the frame in progress is abandoned).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -46,6 +50,7 @@ from rclpy.validate_topic_name import validate_topic_name
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
+from ..categories import Category, load_categories
 from ..engine import Engine, ImageError, create_engine
 from ..paths import default_model_path
 from ..visualization import color_lut
@@ -64,8 +69,12 @@ from .parameters import (
 NODE_NAME = "sspanoptic"
 DIAGNOSTICS_PERIOD = 1.0  # seconds
 ERROR_THROTTLE = 5.0  # seconds between two logs of bad images (or of failed frames)
-WORKER_STOP_TIMEOUT = 10.0  # seconds to wait for the frame in progress when stopping
-# Errors that mean the model cannot be used (missing, corrupt, wrong device, missing runtime).
+# Seconds that stopping the worker waits for the frame in progress. A frame still running after
+# that is abandoned: the (daemon) worker finishes it alone and publishes nothing, so deactivate
+# and shutdown (SIGINT, SIGTERM) never wait for a slow inference.
+WORKER_STOP_TIMEOUT = 0.2
+# Errors that explain themselves when a model cannot be used (missing, corrupt, wrong device,
+# missing runtime); the log line names the type of any other error.
 MODEL_ERRORS = (OSError, ValueError, RuntimeError, ImportError)
 # Output topics of each camera, under its namespace, and their message types.
 OUTPUTS = {**dict.fromkeys(ID_IMAGES, Image), "colored": Image, "segments": String}
@@ -87,6 +96,35 @@ def _output_prefixes(topics: list[str]) -> list[str]:
     if len(set(prefixes)) != len(prefixes):
         raise ValueError(f"input_topics {topics}: two cameras would publish to one namespace")
     return prefixes
+
+
+def category_difference(model: list[Category], expected: list[Category]) -> str | None:
+    """Describe how the model's categories differ from the expected ones, or None if they match.
+
+    Compares the number of categories and, channel by channel, id, name and thing/stuff (not
+    the display colours); names the first channel that differs.
+    """
+
+    def text(c: Category) -> str:
+        return f"{c.id} {c.name!r} ({'thing' if c.isthing else 'stuff'})"
+
+    differences = []
+    if len(model) != len(expected):
+        differences.append(f"the model has {len(model)} categories, {len(expected)} expected")
+    for channel, (got, wanted) in enumerate(zip(model, expected)):
+        if (got.id, got.name, got.isthing) != (wanted.id, wanted.name, wanted.isthing):
+            differences.append(f"channel {channel} is {text(got)}, expected {text(wanted)}")
+            break
+    return "; ".join(differences) or None
+
+
+def _first_line(error: Exception) -> str:
+    """One log line about ``error``: its message's first line, with its type if not self-explaining."""
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else ""
+    if isinstance(error, MODEL_ERRORS) and message:
+        return message
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def _qos(reliability: str, depth: int) -> QoSProfile:
@@ -128,6 +166,7 @@ class PanopticNode(Node):
         self._diagnostics_timer: Timer | None = None
         self._frames: LatestFrames | None = None
         self._worker: FrameWorker | None = None
+        self._serving = threading.Event()  # of the current worker; cleared when it must stop
 
     @property
     def autostart(self) -> bool:
@@ -170,7 +209,13 @@ class PanopticNode(Node):
             return TransitionCallbackReturn.FAILURE
         result = super().on_activate(state)  # enables the publishers
         self._frames = LatestFrames(len(self._cameras))
-        self._worker = FrameWorker(self._frames, self._process, self._on_frame_error)
+        self._serving = threading.Event()  # a worker still finishing a frame keeps its own
+        self._serving.set()
+        self._worker = FrameWorker(
+            self._frames,
+            partial(self._process, self._serving),
+            partial(self._on_frame_error, self._serving),
+        )
         self._worker.start()
         compressed = self._param("use_compressed")
         qos = _qos(self._param("input_reliability"), 1)
@@ -208,10 +253,14 @@ class PanopticNode(Node):
         self.close()
         return TransitionCallbackReturn.SUCCESS
 
-    def close(self) -> None:
-        """Stop the worker and release every resource (also usable after rclpy shut down)."""
-        self._stop()
+    def close(self) -> bool:
+        """Stop the worker and release every resource (also usable after rclpy shut down).
+
+        Returns False when a frame in progress was abandoned: its thread still runs the engine.
+        """
+        stopped = self._stop()
         self._release()
+        return stopped
 
     # --- engine -----------------------------------------------------------------------------
 
@@ -219,10 +268,18 @@ class PanopticNode(Node):
         """Build the engine from the parameters; log one clear error line and return False if not."""
         model_path = self._param("model_path") or str(default_model_path())
         backend, device = self._param("backend"), self._param("device")
+        categories_path = self._param("expected_categories")
         try:
             panoptic, decode = engine_settings({n: self._param(n) for n in ENGINE_PARAMETERS})
         except ValueError as e:
             self.get_logger().error(f"invalid parameters: {e}")
+            return False
+        try:
+            expected = load_categories(categories_path) if categories_path else None
+        except (OSError, ValueError, TypeError) as e:  # TypeError: JSON of the wrong shape
+            self.get_logger().error(
+                f"cannot read expected_categories {categories_path}: {_first_line(e)}"
+            )
             return False
         try:
             engine = create_engine(
@@ -233,9 +290,18 @@ class PanopticNode(Node):
                 decode=decode,
                 max_pixels=self._param("max_image_pixels"),
             )
-        except MODEL_ERRORS as e:
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__  # one log line
-            self.get_logger().error(f"cannot load model {model_path} ({backend} backend): {reason}")
+        except Exception as e:  # whatever is wrong with the file, one line and no engine
+            self.get_logger().error(
+                f"cannot load model {model_path} ({backend} backend): {_first_line(e)}"
+            )
+            return False
+        if expected is not None and (
+            difference := category_difference(engine.config.categories, expected)
+        ):
+            self.get_logger().error(
+                f"model {model_path} does not have the expected_categories {categories_path}:"
+                f" {difference}"
+            )
             return False
         if panoptic.overlap_policy == "closest_center" and not engine.config.use_centers:
             self.get_logger().warning(
@@ -283,8 +349,13 @@ class PanopticNode(Node):
 
     # --- frames -----------------------------------------------------------------------------
 
-    def _process(self, slot: int, frame: tuple[Image | CompressedImage, float]) -> None:
-        """Decode one frame, run the engine and publish the outputs (in the worker thread)."""
+    def _process(
+        self, serving: threading.Event, slot: int, frame: tuple[Image | CompressedImage, float]
+    ) -> None:
+        """Decode one frame, run the engine and publish the outputs (in the worker thread).
+
+        Once ``serving`` is cleared (the worker was stopped) the outputs are not published.
+        """
         msg, received_at = frame
         camera = self._cameras[slot]
         max_pixels = self._param("max_image_pixels")
@@ -294,6 +365,8 @@ class PanopticNode(Node):
             rgb = image_to_rgb(msg, max_pixels)
         with self._engine_lock:
             result = self._engine.infer(rgb)
+        if not serving.is_set():  # stopped during the inference: the frame is abandoned
+            return
         publishers = camera.publishers
         for name in ID_IMAGES:
             if publishers[name].get_subscription_count():
@@ -308,7 +381,9 @@ class PanopticNode(Node):
             publishers["segments"].publish(segments_message(result, msg.header, self._names))
         camera.stats.add_processed(time.monotonic() - received_at)
 
-    def _on_frame_error(self, slot: int, error: Exception) -> None:
+    def _on_frame_error(self, serving: threading.Event, slot: int, error: Exception) -> None:
+        if not serving.is_set():  # an abandoned frame failing while the node tears down
+            return
         camera = self._cameras[slot]
         camera.stats.add_failed()
         if isinstance(error, (ImageDecodeError, ImageError)):
@@ -333,8 +408,12 @@ class PanopticNode(Node):
 
     # --- teardown ---------------------------------------------------------------------------
 
-    def _stop(self) -> None:
-        """Unsubscribe, stop the diagnostics and the worker, drop the engine."""
+    def _stop(self) -> bool:
+        """Unsubscribe, stop the diagnostics and the worker, drop the engine.
+
+        Returns whether the worker thread ended within ``WORKER_STOP_TIMEOUT``.
+        """
+        self._serving.clear()
         for camera in self._cameras:
             if camera.subscription is not None:
                 self.destroy_subscription(camera.subscription)
@@ -342,11 +421,10 @@ class PanopticNode(Node):
         if self._diagnostics_timer is not None:
             self.destroy_timer(self._diagnostics_timer)
             self._diagnostics_timer = None
-        if self._worker is not None:
-            if not self._worker.stop(WORKER_STOP_TIMEOUT):
-                self.get_logger().warning("the inference worker did not stop in time")
-            self._worker = None
+        stopped = self._worker is None or self._worker.stop(WORKER_STOP_TIMEOUT)
+        self._worker = None
         self._drop_engine()
+        return stopped
 
     def _release(self) -> None:
         """Destroy the publishers and drop the engine."""
@@ -364,25 +442,38 @@ class PanopticNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    """Run the node until shutdown; returns the process exit code (1: it could not start)."""
+    """Run the node until shutdown; returns the process exit code.
+
+    0: shut down by SIGINT or SIGTERM (also during an inference: the frame is abandoned and
+    the process ends within a second); 1: the node could not start (the reason is logged);
+    2: an invalid parameter value.
+    """
     rclpy.init(args=args)
     node = None
+    code = 0
     try:
         node = PanopticNode()
         if node.autostart and not node.start():
-            return 1
-        rclpy.spin(node)
+            code = 1
+        else:
+            rclpy.spin(node)
     except ParameterException as e:
         rclpy.logging.get_logger(NODE_NAME).error(f"invalid parameter: {e}")
-        return 2
+        code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        stopped = node is None or node.close()
         if node is not None:
-            node.close()
             node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+    if not stopped:
+        # A thread is still inside the engine: the interpreter would abort the process when
+        # finalising under it (std::terminate in torch), so end the process here.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -49,6 +49,9 @@ PARAMETERS = (
                   read_only=True),
     ParameterSpec("precision", "fp32", "Network precision (fp16 needs CUDA).", read_only=True,
                   choices=PRECISIONS),
+    ParameterSpec("expected_categories", "", "COCO category JSON file the model's categories "
+                  "must match (ids, names, thing/stuff, in order), else configuring fails; "
+                  "empty: accept the model's categories.", read_only=True),
     ParameterSpec("score_threshold", 0.4, "Detections scoring lower are ignored by the panoptic "
                   "head.", range=(0.0, 1.0)),
     ParameterSpec("nms_threshold", 0.5, "IoU above which non-maximum suppression removes the "
