@@ -168,6 +168,12 @@ def test_bad_checkpoints_are_refused_clearly(tmp_path):
     with pytest.raises(CheckpointError, match="not an sspanoptic_ros checkpoint"):
         load_checkpoint(foreign)
     payload = torch.load(path, weights_only=True)
+    torch.save({**payload, "config": None}, tmp_path / "noconfig.pt")
+    with pytest.raises(CheckpointError, match="lacks its 'config'"):
+        load_checkpoint(tmp_path / "noconfig.pt")
+    torch.save({**payload, "config": {**payload["config"], "backbone": 3}}, tmp_path / "badconfig.pt")
+    with pytest.raises(CheckpointError, match="config stored in it is invalid"):
+        load_checkpoint(tmp_path / "badconfig.pt")
     payload["config"]["fpn_channels"] = 64
     torch.save(payload, tmp_path / "mismatch.pt")
     with pytest.raises(CheckpointError, match="do not match the config"):

@@ -67,12 +67,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def proc_memory_mib(pid: int, field: str) -> float:
+    """Return a memory field of ``/proc/<pid>/status`` in MiB (VmRSS: resident now, VmHWM: peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no {field} in /proc/{pid}/status")
+
+
 def peak_rss_mib(pid: int) -> float:
     """Return the peak resident memory (VmHWM) of process ``pid`` in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise ValueError(f"no VmHWM in /proc/{pid}/status")
+    return proc_memory_mib(pid, "VmHWM")
 
 
 def node_command(

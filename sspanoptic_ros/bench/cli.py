@@ -1,6 +1,6 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``sspanoptic-bench``: ``engine`` (backends, stages), ``head``, ``bag`` (ROS node) and ``soak`` (hours-long run)."""
+"""``sspanoptic-bench``: ``engine`` (backends, stages), ``head``, ``bag`` (ROS node) and ``soak``."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from ..ros.image_codec import numpy_to_image
-from .bag import NodeSession, node_command
+from .bag import NodeSession, node_command, proc_memory_mib
 from .bags import synthetic_frames
 from .engine import model_file
 from .monitor import percentile, run_stats
@@ -58,10 +58,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def rss_mib(pid: int) -> float:
     """Return the resident memory (VmRSS) of process ``pid`` in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise ValueError(f"no VmRSS in /proc/{pid}/status")
+    return proc_memory_mib(pid, "VmRSS")
 
 
 def gpu_mib(pid: int) -> float | None:

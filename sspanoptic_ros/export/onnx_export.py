@@ -104,4 +104,7 @@ def read_onnx_metadata(path: str | Path) -> tuple[ModelConfig, str]:
     meta = {p.key: p.value for p in proto.metadata_props}
     if CONFIG_KEY not in meta:
         raise ValueError(f"{path} has no sspanoptic_ros metadata: export it with `sspanoptic-export onnx`")
-    return ModelConfig.from_dict(json.loads(meta[CONFIG_KEY])), meta.get(HASH_KEY, "")
+    try:
+        return ModelConfig.from_dict(json.loads(meta[CONFIG_KEY])), meta.get(HASH_KEY, "")
+    except (ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: its sspanoptic_ros metadata is invalid: {e}") from None

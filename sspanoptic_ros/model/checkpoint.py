@@ -63,6 +63,8 @@ def read_checkpoint(path: str | Path) -> dict:
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an sspanoptic_ros checkpoint (no '{FORMAT}' marker)")
+    if not isinstance(payload.get("config"), dict) or not isinstance(payload.get("model"), dict):
+        raise CheckpointError(f"{path} lacks its 'config' or 'model' entry (damaged or hand-made checkpoint)")
     if payload.get("version") != VERSION:
         raise CheckpointError(
             f"{path}: checkpoint version {payload.get('version')} is not supported ({VERSION})"
@@ -76,7 +78,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     Returns the model in eval mode on ``device`` and the checkpoint's ``extra`` dict.
     """
     payload = read_checkpoint(path)
-    config = ModelConfig.from_dict(payload["config"])
+    try:
+        config = ModelConfig.from_dict(payload["config"])
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: the model config stored in it is invalid: {e}") from None
     config.pretrained_backbone = None  # the checkpoint's weights replace ImageNet's
     model = build_model(config)
     state = payload["model"]
