@@ -554,6 +554,10 @@ LIFECYCLE_FAULTS = {
                           " expected 1 'person' (thing)"),
     "categories file missing": ("tiny.pt", {"expected_categories": "/missing/categories.json"},
                                 "cannot read expected_categories /missing/categories.json"),
+    # The lifecycle twin of the plain node's "device cuda" case below (there the process exits).
+    **({} if torch.cuda.is_available() else {
+        "cuda without a GPU": ("tiny.pt", {"device": "cuda"}, "no usable CUDA device"),
+    }),
 }
 
 

@@ -567,28 +567,6 @@ def test_missing_model_exits_with_one_clear_error(tmp_path):
     assert f"model file not found: {tmp_path / 'missing.pt'}" in lines[0]
 
 
-@pytest.mark.parametrize("fault", ["corrupt", "no cuda"])
-def test_model_fault_fails_configure(fault, model_dir, harness, ros_context, tmp_path, capfd):
-    if fault == "corrupt":
-        model, params, reason = tmp_path / "corrupt.pt", {}, "is not a readable checkpoint"
-        model.write_bytes(b"not a checkpoint")
-    else:
-        if torch.cuda.is_available():
-            pytest.skip("this machine has a CUDA device")
-        model, params, reason = model_dir / "tiny.pt", {"device": "cuda"}, "no usable CUDA device"
-    node = in_process_node(ros_context, "fault_test", model_path=str(model), backend="torch",
-                           **params)
-    harness.executor.add_node(node)
-    try:
-        assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
-        assert lifecycle_state(harness, "fault_test") == "unconfigured"
-    finally:
-        harness.executor.remove_node(node)
-        node.destroy_node()
-    errors = [line for line in capfd.readouterr().err.splitlines() if "[ERROR]" in line]
-    assert len(errors) == 1 and "cannot load model" in errors[0] and reason in errors[0], errors
-
-
 def lifecycle_state(harness, node_name: str) -> str:
     request = GetState.Request()
     return harness.call(GetState, f"/{node_name}/get_state", request).current_state.label
