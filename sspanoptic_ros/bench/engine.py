@@ -42,10 +42,16 @@ def p99(values: list[float]) -> float:
 
 
 def bench_engine(
-    path: Path, backend: str, device: str | None, precision: str, image: np.ndarray, runs: int
+    path: Path,
+    backend: str,
+    device: str | None,
+    precision: str,
+    image: np.ndarray,
+    runs: int,
+    compile: bool = False,
 ) -> dict:
     """Per-stage times in ms (lists), FPS and peak memory of one backend on ``image``."""
-    engine = create_engine(path, backend, device, precision)
+    engine = create_engine(path, backend, device, precision, compile=compile and backend == "torch")
     if engine.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(engine.device)
     for _ in range(3):
@@ -119,11 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--retinanet", action="store_true", help="also time torchvision's RetinaNet-R50")
+    parser.add_argument("--compile", action="store_true", help="run the torch backend through torch.compile")
     args = parser.parse_args(argv)
     image = np.random.default_rng(0).integers(0, 256, (*args.size, 3), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as workdir:
         path = model_file(args.model, Path(workdir))
-        rows = [bench_engine(path, b, args.device, args.precision, image, args.runs) for b in args.backends]
+        rows = [
+            bench_engine(path, b, args.device, args.precision, image, args.runs, args.compile)
+            for b in args.backends
+        ]
     print(f"model {args.model}, camera image {args.size[0]}x{args.size[1]}, {args.runs} runs after 3 warm-up")
     print(format_report(rows))
     for row in rows[1:]:

@@ -73,13 +73,15 @@ def create_engine(
     backend: str = "auto",
     device: str | None = None,
     precision: str = "fp32",
+    compile: bool = False,
     **engine_args,
 ) -> Engine:
     """Build an engine for a checkpoint (.pt), ONNX file (.onnx) or TensorRT plan (.plan).
 
     ``auto`` picks TensorRT if usable, else torch on CUDA, else ONNX Runtime on the CPU.
     Checkpoints are exported to ONNX (and plans built) into ``cache_dir()`` when the backend needs it.
-    ``engine_args`` go to ``Engine`` (params, decode, max_pixels, channel_order).
+    ``compile`` runs the torch backend through torch.compile. ``engine_args`` go to ``Engine``
+    (params, decode, max_pixels, channel_order).
     """
     path = Path(model_path)
     if not path.is_file():
@@ -94,7 +96,7 @@ def create_engine(
         if suffix not in CHECKPOINT_SUFFIXES:
             raise ValueError(f"the torch backend needs a .pt checkpoint, got {path.name}")
         model, _ = load_checkpoint(path)
-        runner = TorchBackend(model, device, precision)
+        runner = TorchBackend(model, device, precision, compile)
     elif backend == "onnxruntime":
         if suffix in PLAN_SUFFIXES:
             raise ValueError(f"the onnxruntime backend needs a .pt or .onnx file, got {path.name}")
