@@ -30,7 +30,7 @@ setup(
         "torch>=2.1",
         "torchvision>=0.16",
     ],
-    extras_require={"onnx": ["onnx", "onnxruntime"], "bags": ["rosbags"]},
+    extras_require={"onnx": ["onnx", "onnxruntime"], "bags": ["rosbags"], "eval": ["pycocotools"]},
     zip_safe=True,
     maintainer="sspanoptic_ros maintainers",
     maintainer_email="maintainers@sspanoptic-ros.dev",

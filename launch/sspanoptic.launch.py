@@ -54,6 +54,8 @@ def generate_launch_description() -> LaunchDescription:
         ),
     ]
     image_remap = ("image", LaunchConfiguration("image_topic"))
+    # Remapping matches whole names: the compressed subscription (use_compressed) needs its own.
+    compressed_remap = ("image/compressed", [LaunchConfiguration("image_topic"), "/compressed"])
     node = LifecycleNode(
         package=PACKAGE,
         executable="panoptic_node",
@@ -66,7 +68,7 @@ def generate_launch_description() -> LaunchDescription:
                 "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
             },
         ],
-        remappings=[image_remap],
+        remappings=[image_remap, compressed_remap],
         output="screen",
     )
     rviz = Node(

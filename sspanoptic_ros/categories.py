@@ -44,7 +44,7 @@ class Category:
 
 
 def validate_categories(categories: list[Category]) -> list[Category]:
-    """Check that ids and names are unique and that there is at least one thing class."""
+    """Check that ids are unique and that there is at least one thing class."""
     ids = [c.id for c in categories]
     if len(set(ids)) != len(ids):
         raise ValueError(f"duplicate category ids in {ids}")

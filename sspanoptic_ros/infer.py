@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     total = len(files) if all(p.suffix.lower() in IMAGE_SUFFIXES for p in files) else None
     for name, image in progress(frames, total, "infer"):
         try:
-            writer.add(name, name, image, engine.infer(image))
+            # COCO file names are the zero-padded integer image id (000000139.jpg -> 139).
+            writer.add(name, int(name) if name.isdigit() else name, image, engine.infer(image))
         except ImageError as e:
             failed += 1
             logging.error("%s: %s", name, e)

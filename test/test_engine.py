@@ -181,6 +181,23 @@ def test_tensorrt_plan_metadata_and_cache_decisions(tmp_path):
     assert not plan_is_current(plan, newer)
 
 
+def test_tensorrt_profile_covers_every_input_the_engine_makes():
+    from sspanoptic_ros.engine import network_input_size
+    from sspanoptic_ros.export.tensorrt_build import profile_for
+    from sspanoptic_ros.model import load_model_config, padded_size
+
+    for config in (
+        tiny_config(),
+        load_model_config("demo_synthetic"),
+        load_model_config("resnet50_fpn_coco"),
+    ):
+        low, _, high = profile_for(config)
+        for h, w in [(480, 640), (640, 480), (1080, 1920), (1920, 1080), (100, 3000), (3000, 100), (64, 64)]:
+            shape = (1, 3, *padded_size(*network_input_size(h, w, config)))
+            assert all(a <= b <= c for a, b, c in zip(low, shape, high)), (config.name, (h, w), shape)
+    assert profile_for(load_model_config("resnet50_fpn_coco"))[1] == (1, 3, 640, 896)
+
+
 def test_tensorrt_backend_needs_tensorrt(checkpoint):
     usable, why = tensorrt_available()
     if usable:

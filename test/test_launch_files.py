@@ -98,7 +98,7 @@ def test_xml_launch_file_is_the_twin(launch_xml):
     assert [p.get("from") for p in params if p.get("from")] == ["$(var params_file)"]
     assert {p.get("name") for p in params if p.get("name")} == {"model_path", "backend"}
     assert [(r.get("from"), r.get("to")) for r in panoptic.iter("remap")] == [
-        ("image", "$(var image_topic)")]
+        ("image", "$(var image_topic)"), ("image/compressed", "$(var image_topic)/compressed")]
     text = LAUNCH_XML.read_text()
     assert set(re.findall(r"\$\(var (\w+)\)", text)) == ARGUMENTS
     files = [f for f in re.findall(r"\$\(find-pkg-share sspanoptic_ros\)/([\w./]+)", text)]

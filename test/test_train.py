@@ -54,6 +54,19 @@ def weights(path):
     return read_checkpoint(path)["model"]
 
 
+def test_normalize_pads_with_the_mean_colour_like_the_engine():
+    from sspanoptic_ros.model import build_model
+    from sspanoptic_ros.train.trainer import normalize
+
+    model = build_model(tiny_config())
+    images = torch.full((2, 3, 8, 12), 200, dtype=torch.uint8)
+    x = normalize(images, [(8, 12), (5, 7)], model)
+    inside = (200 - torch.tensor(model.config.pixel_mean)) / torch.tensor(model.config.pixel_std)
+    torch.testing.assert_close(x[0], inside.view(3, 1, 1).expand(3, 8, 12))
+    torch.testing.assert_close(x[1, :, :5, :7], inside.view(3, 1, 1).expand(3, 5, 7))
+    assert x[1, :, 5:].abs().max() == 0 and x[1, :, :, 7:].abs().max() == 0
+
+
 def test_shipped_coco_recipe_loads():
     config = load_train_config(REPO / "sspanoptic_ros/configs/train_resnet50_fpn_coco.yaml")
     assert (config.lr, config.weight_decay, config.betas, config.epochs) == (1e-5, 1e-4, (0.9, 0.99), 14)

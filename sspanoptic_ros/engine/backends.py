@@ -51,7 +51,7 @@ class OnnxRuntimeBackend:
 
     name = "onnxruntime"
 
-    def __init__(self, path: str | Path, device: str = "cpu", threads: int = 0):
+    def __init__(self, path: str | Path, device: str = "cpu"):
         import onnxruntime as ort
 
         self.config, self.weights_hash = read_onnx_metadata(path)
@@ -64,10 +64,8 @@ class OnnxRuntimeBackend:
         providers = [p for p in wanted if p in available]
         if self.device.type == "cuda" and "CUDAExecutionProvider" not in providers:
             raise RuntimeError(f"device {device} asked for, but ONNX Runtime has only {available}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=providers)
+            self.session = ort.InferenceSession(str(path), providers=providers)
         except Exception as e:  # ORT raises its own exception types for invalid graphs
             raise ValueError(f"ONNX Runtime cannot load {path}: {e}") from None
         self.output_names = [o.name for o in self.session.get_outputs()]

@@ -59,12 +59,15 @@ def _cached_onnx(checkpoint: Path) -> Path:
 
 
 def _cached_plan(onnx_path: Path, precision: str) -> Path:
-    from ..export.tensorrt_build import build_plan, current_key, plan_is_current
+    from ..export.onnx_export import read_onnx_metadata
+    from ..export.tensorrt_build import build_plan, current_key, plan_is_current, profile_for
 
-    key = current_key(onnx_path, precision)
-    plan = cache_dir() / f"{onnx_path.stem}-{key.digest()}.plan"
+    profile = profile_for(read_onnx_metadata(onnx_path)[0])
+    key = current_key(onnx_path, precision, profile)
+    # One plan per model and precision: a stale one is rebuilt in place, with the reason logged.
+    plan = cache_dir() / f"{onnx_path.stem}-{precision}.plan"
     if not plan_is_current(plan, key):
-        build_plan(onnx_path, plan, precision, timing_cache=cache_dir() / "timing.cache")
+        build_plan(onnx_path, plan, precision, profile, timing_cache=cache_dir() / "timing.cache")
     return plan
 
 
@@ -98,6 +101,8 @@ def create_engine(
         model, _ = load_checkpoint(path)
         runner = TorchBackend(model, device, precision, compile)
     elif backend == "onnxruntime":
+        if precision != "fp32":
+            raise ValueError("the onnxruntime backend runs fp32 models only; use precision fp32")
         if suffix in PLAN_SUFFIXES:
             raise ValueError(f"the onnxruntime backend needs a .pt or .onnx file, got {path.name}")
         runner = OnnxRuntimeBackend(_cached_onnx(path) if suffix in CHECKPOINT_SUFFIXES else path, device)

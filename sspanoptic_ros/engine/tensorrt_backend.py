@@ -58,7 +58,11 @@ class TensorRTBackend:
     def __call__(self, images: Tensor) -> RawOutputs:
         """Run the plan on ``images`` (B, 3, H, W) float32 on the device."""
         images = images.to(self.device, torch.float32).contiguous()
-        self.context.set_input_shape(INPUT_NAME, tuple(images.shape))
+        if not self.context.set_input_shape(INPUT_NAME, tuple(images.shape)):
+            raise ValueError(
+                f"input shape {tuple(images.shape)} is outside the plan's optimisation profile "
+                f"{self.build_key.min_shape}..{self.build_key.max_shape}; rebuild the plan"
+            )
         self.context.set_tensor_address(INPUT_NAME, images.data_ptr())
         tensors = {}
         for name in self.outputs:

@@ -131,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
+        import pycocotools  # noqa: F401  (box AP; checked before the long run, not after it)
+    except ImportError:
+        parser.exit(2, "sspanoptic-eval: error: box AP needs pycocotools: pip install pycocotools\n")
+    try:
         engine = create_engine(args.model, args.backend, args.device)
         dataset = CocoPanoptic(args.images, args.json, args.panoptic, categories=engine.config.categories)
         out = Path(args.out) if args.out else None

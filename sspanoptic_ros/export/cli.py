@@ -60,7 +60,7 @@ def _onnx(args) -> int:
     from ..data.synthetic import render_scene
 
     model, _ = load_checkpoint(args.checkpoint)
-    size = None if args.dynamic else tuple(args.size)
+    size = tuple(args.size) if args.size else None
     path = export_onnx(model, args.out, size=size, opset=args.opset)
     shape = "dynamic H/W" if size is None else f"{size[0]}x{size[1]}"
     print(f"wrote {path} ({shape}, opset {args.opset}); onnx.checker passed")
@@ -81,9 +81,12 @@ def _onnx(args) -> int:
 
 
 def _tensorrt(args) -> int:
-    from .tensorrt_build import build_plan
+    from .onnx_export import read_onnx_metadata
+    from .tensorrt_build import build_plan, profile_for
 
-    profile = (tuple(args.min_shape), tuple(args.opt_shape), tuple(args.max_shape))
+    default = profile_for(read_onnx_metadata(args.onnx)[0])
+    shapes = (args.min_shape, args.opt_shape, args.max_shape)
+    profile = tuple(tuple(given) if given else d for given, d in zip(shapes, default))
     plan = build_plan(args.onnx, args.out, args.precision, profile, args.workspace_gib, args.timing_cache)
     print(f"wrote {plan} and {plan.name}.json")
     return 0
@@ -115,9 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     onnx.add_argument("checkpoint")
     onnx.add_argument("out")
     onnx.add_argument(
-        "--size", type=int, nargs=2, default=(640, 896), metavar=("H", "W"), help="padded input size"
+        "--size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="static padded input size (default: dynamic H/W)",
     )
-    onnx.add_argument("--dynamic", action="store_true", help="dynamic H/W (multiples of 128)")
     onnx.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     onnx.add_argument(
         "--check", nargs="*", default=[], help="real images to compare torch and ONNX Runtime on"
@@ -127,9 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     trt.add_argument("onnx")
     trt.add_argument("out")
     trt.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
-    trt.add_argument("--min-shape", type=int, nargs=4, default=(1, 3, 640, 640))
-    trt.add_argument("--opt-shape", type=int, nargs=4, default=(1, 3, 640, 896))
-    trt.add_argument("--max-shape", type=int, nargs=4, default=(1, 3, 640, 896))
+    trt.add_argument("--min-shape", type=int, nargs=4, default=None, help="default: from the model config")
+    trt.add_argument("--opt-shape", type=int, nargs=4, default=None, help="default: from the model config")
+    trt.add_argument("--max-shape", type=int, nargs=4, default=None, help="default: from the model config")
     trt.add_argument("--workspace-gib", type=float, default=4.0)
     trt.add_argument("--timing-cache", default=None)
     trt.set_defaults(run=_tensorrt)

@@ -15,13 +15,24 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..model import ModelConfig
+from ..model import ModelConfig, padded_size
+from ..model.config import SIZE_DIVISIBILITY
 from .onnx_export import INPUT_NAME, read_onnx_metadata
 
 log = logging.getLogger(__name__)
 
 # The paper's two input shapes (576 x 576 and 576 x 864), padded to multiples of 128.
 PAPER_PROFILE = ((1, 3, 640, 640), (1, 3, 640, 896), (1, 3, 640, 896))
+
+
+def profile_for(config: ModelConfig) -> tuple[tuple[int, ...], ...]:
+    """(min, opt, max) input shapes covering every camera image the engine may feed this model.
+
+    Images are resized so that their sides fit min_size / max_size and padded to 128, in either
+    orientation; a very wide image can have a short side down to one stride.
+    """
+    short, long = padded_size(config.min_size, config.max_size)
+    return (1, 3, SIZE_DIVISIBILITY, SIZE_DIVISIBILITY), (1, 3, short, long), (1, 3, long, long)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ stores the message there; one worker thread takes the frames round-robin over th
 decodes, runs the engine and publishes. A frame replaced before the worker took it is dropped,
 so nothing queues and latency stays bounded. The outputs of camera ``a/image`` go to
 ``a/panoptic/{semantic,instance,panoptic,colored,segments}`` (see ``ros.outputs``), each with
-the input's header. Outputs without subscribers are not computed.
+the input's header. Inference always runs; the messages of outputs without subscribers are not
+built (colourising and JSON are the costly ones).
 
 Run ``ros2 run sspanoptic_ros panoptic_node --ros-args --params-file config/sspanoptic.yaml`` or
 ``python -m sspanoptic_ros.ros.node --ros-args -p model_path:=model.pt``. The process exits with

@@ -33,11 +33,19 @@ log = logging.getLogger(__name__)
 LAST = "last.pt"
 
 
-def normalize(images: torch.Tensor, model: SSPSNetwork) -> torch.Tensor:
-    """uint8 (B, 3, H, W) RGB -> float input normalised with the model's mean and std."""
+def normalize(images: torch.Tensor, image_sizes: list[tuple[int, int]], model: SSPSNetwork) -> torch.Tensor:
+    """uint8 (B, 3, H, W) RGB -> float input normalised with the model's mean and std.
+
+    The padding right and below each image becomes 0 (the mean colour), as the engine's
+    pre-processing pads at inference.
+    """
     mean = torch.tensor(model.config.pixel_mean, device=images.device).view(1, 3, 1, 1)
     std = torch.tensor(model.config.pixel_std, device=images.device).view(1, 3, 1, 1)
-    return (images.float() - mean) / std
+    x = (images.float() - mean) / std
+    for i, (h, w) in enumerate(image_sizes):
+        x[i, :, h:, :] = 0
+        x[i, :, :, w:] = 0
+    return x
 
 
 def _seed_everything(seed: int) -> None:
@@ -126,6 +134,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     )
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.lr_steps), config.lr_gamma)
     start_epoch, history = 0, []
+    if resume and not (output / LAST).is_file() and rank == 0:
+        log.warning("--resume: no %s yet, starting from scratch", output / LAST)
+    if not resume and rank == 0:
+        (output / "train_log.jsonl").unlink(missing_ok=True)  # a fresh run starts a fresh log
     if resume and (output / LAST).is_file():
         state = read_checkpoint(output / LAST)
         model.load_state_dict(state["model"])
@@ -157,7 +169,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         net.train()
         progress = _Progress(epoch, config.epochs, len(loader), config.log_every)
         for step, batch in enumerate(loader):
-            outputs = net(normalize(batch["images"].to(device), model))
+            outputs = net(normalize(batch["images"].to(device), batch["image_sizes"], model))
             losses = ssps_loss(model, outputs, batch, weights)
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
@@ -169,11 +181,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                     len(batch["images"]) * world,
                     scheduler.get_last_lr()[0],
                 )
+        lr = scheduler.get_last_lr()[0]  # the rate this epoch trained at
         scheduler.step()
         if distributed:
             _check_replicas_in_sync(model)
         if rank == 0:
-            record = {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0], **progress.means(len(loader))}
+            record = {"epoch": epoch + 1, "lr": lr, **progress.means(len(loader))}
             if config.has_validation and (epoch + 1) % config.val_every == 0:
                 record["val"] = validate(model, config)
                 log.info("epoch %d validation PQ %.2f", epoch + 1, record["val"]["All"]["pq"] * 100)
