@@ -76,9 +76,9 @@ class Engine:
         self.backend = backend
         self.config = config
         self.device = backend.device
-        self.decode = decode or DecodeParams()
         self.max_pixels = max_pixels
         self.channel_order = channel_order
+        self._settings = (None, decode or DecodeParams())
         self.params = params or PanopticParams(
             overlap_policy="closest_center" if config.use_centers else "highest_confidence"
         )
@@ -89,18 +89,34 @@ class Engine:
     @property
     def params(self) -> PanopticParams:
         """Panoptic head parameters; may be replaced at run time."""
-        return self._params
+        return self._settings[0]
 
     @params.setter
     def params(self, params: PanopticParams) -> None:
+        self._set(params, self.decode)
+
+    @property
+    def decode(self) -> DecodeParams:
+        """Detector post-processing parameters; may be replaced at run time."""
+        return self._settings[1]
+
+    @decode.setter
+    def decode(self, decode: DecodeParams) -> None:
+        self._set(self.params, decode)
+
+    def _set(self, params: PanopticParams, decode: DecodeParams) -> None:
         if params.overlap_policy == "closest_center" and not self.config.use_centers:
             raise ValueError(
                 f"model {self.config.name!r} has no centre branch: closest_center is unavailable"
             )
-        self._params = params
+        # One assignment: a frame running in another thread sees the old or the new pair, never a mix.
+        self._settings = (params, decode)
 
     def update(self, **changes) -> None:
-        """Change panoptic or decode parameters by name (validated; nothing changes on error)."""
+        """Change panoptic or decode parameters by name (validated; nothing changes on error).
+
+        Safe to call while another thread runs ``infer``: that frame keeps the settings it began with.
+        """
         panoptic_fields = set(PanopticParams.__dataclass_fields__)
         decode_fields = set(DecodeParams.__dataclass_fields__)
         unknown = set(changes) - panoptic_fields - decode_fields
@@ -108,7 +124,7 @@ class Engine:
             raise ValueError(f"unknown engine parameters {sorted(unknown)}")
         params = replace(self.params, **{k: v for k, v in changes.items() if k in panoptic_fields})
         decode = replace(self.decode, **{k: v for k, v in changes.items() if k in decode_fields})
-        self.params, self.decode = params, decode
+        self._set(params, decode)
 
     def _to_device(self, image: np.ndarray | Tensor) -> Tensor:
         if isinstance(image, np.ndarray):
@@ -133,17 +149,23 @@ class Engine:
     ) -> tuple[PanopticResult, StageTimes]:
         """Like ``infer``, also returning per-stage times (synchronising CUDA between stages)."""
         times, clock = StageTimes(), _Clock(self.device, timed)
-        network_pass = self.run_network(image, times, clock)
-        result = self.merge(network_pass)
+        params, decode = self._settings  # one consistent snapshot for the whole frame
+        network_pass = self.run_network(image, times, clock, decode)
+        result = self.merge(network_pass, params)
         times.head = clock.lap()
         return result, times
 
     @torch.inference_mode()
     def run_network(
-        self, image: np.ndarray | Tensor, times: StageTimes | None = None, clock: _Clock | None = None
+        self,
+        image: np.ndarray | Tensor,
+        times: StageTimes | None = None,
+        clock: _Clock | None = None,
+        decode: DecodeParams | None = None,
     ) -> NetworkPass:
         """Pre-process, run the network and decode detections, all mapped to the image's pixels."""
         times, clock = times or StageTimes(), clock or _Clock(self.device, False)
+        decode = decode or self.decode
         height, width = check_image(image, self.max_pixels)
         size = network_input_size(height, width, self.config)
         x = preprocess(self._to_device(image), size, self.config, self.backend.dtype)
@@ -159,10 +181,10 @@ class Engine:
             per_level,
             size,
             self._thing_channels,
-            candidate_threshold=self.decode.candidate_threshold,
-            topk_candidates=self.decode.topk_candidates,
-            nms_threshold=self.decode.nms_threshold,
-            max_detections=self.decode.max_detections,
+            candidate_threshold=decode.candidate_threshold,
+            topk_candidates=decode.topk_candidates,
+            nms_threshold=decode.nms_threshold,
+            max_detections=decode.max_detections,
         ).scaled(sx, sy)
         dense_h, dense_w = size[0] // DENSE_STRIDE, size[1] // DENSE_STRIDE
         centers = None

@@ -158,7 +158,6 @@ class PanopticNode(Node):
             self.declare_parameter(spec.name, spec.default, descriptor(spec))
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._engine: Engine | None = None
-        self._engine_lock = threading.Lock()  # a frame runs with one set of engine parameters
         self._lut: np.ndarray | None = None
         self._names: dict[int, str] = {}
         self._info: dict[str, str] = {}
@@ -229,9 +228,7 @@ class PanopticNode(Node):
                 qos,
             )
         self._diagnostics_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
-        self.get_logger().info(
-            "active: " + ", ".join(c.subscription.topic_name for c in self._cameras)
-        )
+        self.get_logger().info("active: " + ", ".join(c.subscription.topic_name for c in self._cameras))
         return result
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
@@ -278,9 +275,7 @@ class PanopticNode(Node):
         try:
             expected = load_categories(categories_path) if categories_path else None
         except (OSError, ValueError, TypeError) as e:  # TypeError: JSON of the wrong shape
-            self.get_logger().error(
-                f"cannot read expected_categories {categories_path}: {_first_line(e)}"
-            )
+            self.get_logger().error(f"cannot read expected_categories {categories_path}: {_first_line(e)}")
             return False
         try:
             engine = create_engine(
@@ -292,16 +287,11 @@ class PanopticNode(Node):
                 max_pixels=self._param("max_image_pixels"),
             )
         except Exception as e:  # whatever is wrong with the file, one line and no engine
-            self.get_logger().error(
-                f"cannot load model {model_path} ({backend} backend): {_first_line(e)}"
-            )
+            self.get_logger().error(f"cannot load model {model_path} ({backend} backend): {_first_line(e)}")
             return False
-        if expected is not None and (
-            difference := category_difference(engine.config.categories, expected)
-        ):
+        if expected is not None and (difference := category_difference(engine.config.categories, expected)):
             self.get_logger().error(
-                f"model {model_path} does not have the expected_categories {categories_path}:"
-                f" {difference}"
+                f"model {model_path} does not have the expected_categories {categories_path}: {difference}"
             )
             return False
         if panoptic.overlap_policy == "closest_center" and not engine.config.use_centers:
@@ -339,11 +329,11 @@ class PanopticNode(Node):
         if not changes:
             return SetParametersResult(successful=True)
         try:
-            with self._engine_lock:
-                if self._engine is not None:
-                    self._engine.update(**changes)
-                else:  # applied at the next configure; only check them now
-                    engine_settings({n: self._param(n) for n in ENGINE_PARAMETERS} | changes)
+            # Engine.update swaps its settings atomically; a frame in progress keeps its own.
+            if self._engine is not None:
+                self._engine.update(**changes)
+            else:  # applied at the next configure; only check them now
+                engine_settings({n: self._param(n) for n in ENGINE_PARAMETERS} | changes)
         except ValueError as e:
             return SetParametersResult(successful=False, reason=str(e))
         return SetParametersResult(successful=True)
@@ -358,14 +348,15 @@ class PanopticNode(Node):
         Once ``serving`` is cleared (the worker was stopped) the outputs are not published.
         """
         msg, received_at = frame
-        camera = self._cameras[slot]
+        engine, camera = self._engine, self._cameras[slot]  # bound once for the whole frame
+        if engine is None:  # deactivated since the frame arrived
+            return
         max_pixels = self._param("max_image_pixels")
         if isinstance(msg, CompressedImage):
             rgb = compressed_to_rgb(msg, max_pixels)
         else:
             rgb = image_to_rgb(msg, max_pixels)
-        with self._engine_lock:
-            result = self._engine.infer(rgb)
+        result = engine.infer(rgb)
         if not serving.is_set():  # stopped during the inference: the frame is abandoned
             return
         publishers = camera.publishers
@@ -375,9 +366,7 @@ class PanopticNode(Node):
         if self._param("publish_colored") and publishers["colored"].get_subscription_count():
             alpha = self._param("colored_alpha")
             background = rgb if alpha < 1.0 else None
-            publishers["colored"].publish(
-                colored_image(result, self._lut, msg.header, background, alpha)
-            )
+            publishers["colored"].publish(colored_image(result, self._lut, msg.header, background, alpha))
         if publishers["segments"].get_subscription_count():
             publishers["segments"].publish(segments_message(result, msg.header, self._names))
         camera.stats.add_processed(time.monotonic() - received_at)
