@@ -15,10 +15,10 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .data.coco import read_rgb, write_panoptic_png, write_rgb
+from .data.video import video_frames
 from .engine import BACKENDS, ImageError, create_engine
 from .evaluation.evaluate import segments_info
 from .head.panoptic import OVERLAP_POLICIES, PanopticResult
@@ -52,17 +52,8 @@ def read_frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         yield path.stem, read_rgb(path)
         return
-    video = cv2.VideoCapture(str(path))
-    if not video.isOpened():
-        raise ValueError(f"cannot open video {path}")
-    index = 0
-    while True:
-        ok, frame = video.read()
-        if not ok:
-            break
-        yield f"{path.stem}_{index:06d}", frame[:, :, ::-1]
-        index += 1
-    video.release()
+    for index, frame in enumerate(video_frames(path)):
+        yield f"{path.stem}_{index:06d}", frame
 
 
 class PredictionWriter:

@@ -15,11 +15,10 @@ from sspanoptic_ros.bench.bags import (
     TYPESTORE,
     folder_frames,
     synthetic_frames,
-    video_frames,
-    video_rate,
     write_bag,
 )
 from sspanoptic_ros.bench.player import load_bag
+from sspanoptic_ros.data.video import video_frames, video_rate
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
 
 START_NS = 1_700_000_000_123_456_789

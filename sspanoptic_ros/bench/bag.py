@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 from rclpy.qos import ReliabilityPolicy
 
-from .bags import ENCODINGS, STORAGES, folder_frames, synthetic_frames, video_frames, video_rate, write_bag
+from ..data.video import video_frames, video_rate
+from .bags import ENCODINGS, STORAGES, folder_frames, synthetic_frames, write_bag
 from .monitor import OUTPUT_PREFIX, Monitor, run_stats
 from .player import BagFrames, Player, load_bag
 

@@ -11,7 +11,6 @@ panoptic over plain detection.
 from __future__ import annotations
 
 import argparse
-import math
 import resource
 import statistics
 import tempfile
@@ -24,6 +23,7 @@ import torch
 from ..engine import BACKENDS, create_engine, network_input_size
 from ..model import build_model, load_model_config, save_checkpoint
 from .head import summary, time_ms
+from .stats import percentile
 
 STAGES = ("preprocess", "network", "decode", "head", "total")
 
@@ -34,11 +34,6 @@ def model_file(model: str, workdir: Path) -> Path:
         return Path(model)
     config = replace(load_model_config(model), pretrained_backbone=None)
     return save_checkpoint(workdir / f"{config.name}-random.pt", build_model(config))
-
-
-def p99(values: list[float]) -> float:
-    """99th percentile (nearest rank)."""
-    return sorted(values)[max(math.ceil(0.99 * len(values)) - 1, 0)]
 
 
 def bench_engine(
@@ -98,9 +93,8 @@ def format_report(rows: list[dict]) -> str:
     head = "| stage | " + " | ".join(f"{r['backend']} ({r['device']})" for r in rows) + " |"
     lines = [head, "|" + " --- |" * (len(rows) + 1)]
     for stage in STAGES:
-        cells = [
-            f"{statistics.median(r['times_ms'][stage]):.1f} / {p99(r['times_ms'][stage]):.1f}" for r in rows
-        ]
+        times = [r["times_ms"][stage] for r in rows]
+        cells = [f"{statistics.median(t):.1f} / {percentile(t, 99):.1f}" for t in times]
         lines.append(f"| {stage} ms (median / p99) | " + " | ".join(cells) + " |")
     lines.append("| FPS | " + " | ".join(f"{r['fps']:.2f}" for r in rows) + " |")
     lines.append(

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from ..categories import Category, load_categories, thing_channels
 from ..head import Detections, PanopticParams, panoptic_head
+from .stats import percentile
 
 CATEGORIES = Path(__file__).resolve().parent.parent / "configs" / "coco_panoptic_categories.json"
 
@@ -68,7 +69,7 @@ def time_ms(fn: Callable[[], object], repeats: int, device: torch.device) -> lis
 
 def summary(times: list[float]) -> str:
     """Median and 99th percentile."""
-    p99 = sorted(times)[max(math.ceil(0.99 * len(times)) - 1, 0)]
+    p99 = percentile(times, 99)
     return f"median {statistics.median(times):8.2f} ms   p99 {p99:8.2f} ms"
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import statistics
 import threading
 import time
@@ -28,6 +27,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from ..ros.image_codec import image_to_rgb
 from .player import stamp_ns
+from .stats import percentile
 
 OUTPUT_PREFIX = "/panoptic"
 
@@ -109,16 +109,6 @@ class Monitor:
         """Return the last ``keep_colored`` colourised outputs, {stamp ns: RGB image}, oldest first."""
         with self._lock:
             return dict(self._colored)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Return the ``q``-th percentile (0 < q <= 100) of ``values`` (nearest rank)."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 < q <= 100:
-        raise ValueError(f"q must be in (0, 100], got {q}")
-    ordered = sorted(values)
-    return ordered[max(math.ceil(q / 100 * len(ordered)) - 1, 0)]
 
 
 def rate_hz(times_ns: list[int]) -> float | None:
