@@ -1,16 +1,32 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Shared test fixtures: a tiny model config and the real COCO sample's location."""
+"""Shared test fixtures: a tiny model config, the real COCO sample's location, a ROS context.
 
+Plain helpers of the ROS tests (messages, the test-side node, output checks) are in ros_helpers.py.
+"""
+
+import os
 from pathlib import Path
 
 import pytest
+import rclpy
+import torch
 
 from sspanoptic_ros.categories import Category
 from sspanoptic_ros.model import ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 COCO_SAMPLE = REPO.parent / "shared" / "data" / "coco_panoptic_sample"
+# Environment of the ROS tests: this process (``ros_context``) and the node processes they start.
+ENV = {
+    "ROS_DOMAIN_ID": str(os.getpid() % 100 + 100),
+    "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+    "FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA",
+    "RCUTILS_LOGGING_BUFFERED_STREAM": "0",
+    # One torch thread per process: this 2-core machine also runs the test process (and maybe a
+    # training job); oversubscribed OpenMP threads make each inference ~40x slower.
+    "OMP_NUM_THREADS": "1",
+}
 
 TINY_CATEGORIES = [
     Category(1, "sky", False, (70, 130, 180)),
@@ -43,3 +59,18 @@ def coco_sample() -> Path:
     if not COCO_SAMPLE.is_dir():
         pytest.skip(f"COCO panoptic sample not found at {COCO_SAMPLE}")
     return COCO_SAMPLE
+
+
+@pytest.fixture(scope="module")
+def ros_context():
+    """One ROS context per test module, with ``ENV`` set and one torch thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in ENV.items():
+            mp.setenv(key, value)
+        context = rclpy.Context()
+        context.init()
+        yield context
+        context.try_shutdown()
+    torch.set_num_threads(threads)

@@ -38,15 +38,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import test_node
 import torch
 from conftest import TINY_CATEGORIES, tiny_config
 from diagnostic_msgs.msg import DiagnosticArray
 from onnx import TensorProto, helper
 from rclpy.lifecycle import TransitionCallbackReturn
-from sensor_msgs.msg import CompressedImage, Image
-from std_msgs.msg import Header
-from test_node import (
+from ros_helpers import (
     TIMEOUT,
     Harness,
     NodeProcess,
@@ -60,6 +57,8 @@ from test_node import (
     settled_counts,
     stamp_of,
 )
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
 
 from sspanoptic_ros.bench.soak import memory_summary, parse_size
 from sspanoptic_ros.categories import Category
@@ -69,8 +68,6 @@ from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.model.config import CONFIG_DIR
 from sspanoptic_ros.ros.image_codec import ImageDecodeError, compressed_to_rgb, image_to_rgb
 from sspanoptic_ros.ros.node import category_difference
-
-ros_context = test_node.ros_context  # the fixture: one ROS context for the module
 
 MAX_PIXELS = 1_000_000  # max_image_pixels of the fuzzed nodes
 FUZZ_GAP = 0.002  # seconds between two messages the node refuses

@@ -3,11 +3,16 @@
 """Launch files, parameter file and RViz config, checked by parsing (launch is not installed).
 
 Everything they name must exist: the executable (a console script of setup.py), the
-parameters (declared by the node), the installed files (present in the source tree).
+parameters (declared by the node), the installed files (present in the source tree). The Python
+launch file is also run, against stand-ins of ``launch`` and ``launch_ros``, to compare its
+remaps with the XML file's.
 """
 
 import ast
 import re
+import runpy
+import sys
+import types
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -118,6 +123,65 @@ def test_both_launch_files_have_the_same_defaults(launch_py, launch_xml):
           for c in calls(launch_py, "DeclareLaunchArgument")}
     xml = {a.get("name"): a.get("default") for a in launch_xml.iter("arg")}
     assert py == xml
+
+
+class Recorded:
+    """Stand-in for a class of ``launch`` / ``launch_ros``: keeps its arguments."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+def run_python_launch_file(tree: ast.Module, monkeypatch) -> Recorded:
+    """Return the LaunchDescription of the Python launch file, built from stand-in classes.
+
+    ``launch`` and ``launch_ros`` have no wheel to install here, so every module the file imports
+    from is faked in ``sys.modules`` (for this test only), each name it imports a ``Recorded``.
+    """
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom):
+            parts = statement.module.split(".")
+            for i in range(1, len(parts)):
+                monkeypatch.setitem(sys.modules, ".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+            module = types.ModuleType(statement.module)
+            for alias in statement.names:
+                setattr(module, alias.name, type(alias.name, (Recorded,), {}))
+            monkeypatch.setitem(sys.modules, statement.module, module)
+    return runpy.run_path(str(LAUNCH_PY))["generate_launch_description"]()
+
+
+def xml_form(value) -> str:
+    """Write a launch value as the XML launch file does: ``$(var ...)``, ``$(find-pkg-share ...)``."""
+    kind = type(value).__name__
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # substitutions in a list are concatenated
+        return "".join(xml_form(v) for v in value)
+    if kind == "LaunchConfiguration":
+        return f"$(var {value.args[0]})"
+    if kind == "FindPackageShare":
+        return f"$(find-pkg-share {value.args[0]})"
+    if kind == "PathJoinSubstitution":
+        return "/".join(xml_form(v) for v in value.args[0])
+    raise AssertionError(f"no XML form for {kind}")
+
+
+def test_python_launch_file_remaps_like_the_xml_one(launch_py, launch_xml, monkeypatch):
+    description = run_python_launch_file(launch_py, monkeypatch)
+    tags = {"LifecycleNode": "lifecycle_node", "Node": "node"}
+    py = {
+        (tags[type(e).__name__], e.kwargs["name"]):
+            [(xml_form(a), xml_form(b)) for a, b in e.kwargs.get("remappings", [])]
+        for e in description.args[0]
+        if type(e).__name__ in tags
+    }
+    xml = {
+        (e.tag, e.get("name")): [(r.get("from"), r.get("to")) for r in e.iter("remap")]
+        for e in launch_xml
+        if e.tag in tags.values()
+    }
+    assert py == xml
+    assert len(xml["lifecycle_node", "sspanoptic"]) == 2 and len(xml["node", "rviz2"]) == 1
 
 
 def test_parameter_file_sets_every_declared_parameter_to_its_default():

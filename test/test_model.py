@@ -18,10 +18,12 @@ from sspanoptic_ros.model import (
     load_checkpoint,
     load_model_config,
     padded_size,
+    read_checkpoint,
     release_checkpoint,
     save_checkpoint,
 )
 from sspanoptic_ros.model.backbone import imagenet_state_dict
+from sspanoptic_ros.paths import default_model_path
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +126,35 @@ def test_config_round_trip_and_errors(tmp_path):
         tiny_config(backbone="vgg16")
     with pytest.raises(FileNotFoundError, match="shipped configs"):
         load_model_config("no_such_model")
+
+
+def group_counts(module: nn.Module) -> set[int]:
+    return {m.num_groups for m in module.modules() if isinstance(m, nn.GroupNorm)}
+
+
+def test_encoder_group_norm_groups_are_configurable(tmp_path):
+    config = tiny_config(encoder_norm="group_norm", encoder_group_norm_groups=16)
+    model = build_model(config)
+    assert group_counts(model.backbone.body) == {16}
+    assert group_counts(model.semantic_branch) == {8}  # group_norm_groups, for the branches only
+    assert group_counts(build_model(tiny_config(encoder_norm="group_norm")).backbone.body) == {32}
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "m.pt", model))
+    assert loaded.config == config and group_counts(loaded.backbone.body) == {16}
+    older = config.to_dict()
+    del older["encoder_group_norm_groups"]  # configs and checkpoints from before the field
+    assert ModelConfig.from_dict(older).encoder_group_norm_groups == 32
+    for groups in (0, 48, 128):
+        with pytest.raises(ValueError, match="encoder_group_norm_groups must divide 64"):
+            tiny_config(encoder_norm="group_norm", encoder_group_norm_groups=groups)
+
+
+def test_demo_checkpoint_keeps_its_32_encoder_groups():
+    """The demo model was trained with 32 encoder groups and 16 branch groups; its config lacks the key."""
+    assert "encoder_group_norm_groups" not in read_checkpoint(default_model_path())["config"]
+    model, _ = load_checkpoint(default_model_path())
+    assert group_counts(model.backbone.body) == {32}
+    assert group_counts(model.semantic_branch) == group_counts(model.center_branch) == {16}
+    assert load_model_config("demo_synthetic") == model.config
 
 
 def test_checkpoint_round_trip(tmp_path):

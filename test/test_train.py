@@ -100,6 +100,31 @@ def test_resume_continues_exactly(setup):
     assert read_checkpoint(root / "resumed" / "last.pt")["extra"]["epoch"] == 2
 
 
+def read_log(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_resume_with_more_epochs_extends_the_run(setup):
+    """A 1-epoch run resumed with 3 epochs and a step after epoch 2 is a straight run of that config."""
+    root, base = setup
+    short = {**base, "epochs": 1, "lr_steps": [100], "output_dir": "extended"}
+    train(load_train_config(write_config(root, "short", **short)))
+    first_log = read_log(root / "extended" / "train_log.jsonl")
+    longer = {**base, "epochs": 3, "lr_steps": [2], "lr_gamma": 0.1}
+    train(load_train_config(write_config(root, "longer", **longer, output_dir="extended")), resume=True)
+    train(load_train_config(write_config(root, "long", **longer, output_dir="long")))
+
+    log = read_log(root / "extended" / "train_log.jsonl")
+    assert log[:1] == first_log and [r["epoch"] for r in log] == [1, 2, 3]
+    lr = base["lr"]
+    assert [r["lr"] for r in log] == pytest.approx([lr, lr, lr * 0.1])  # the new schedule
+    extra = read_checkpoint(root / "extended" / "last.pt")["extra"]
+    assert extra["epoch"] == 3 and extra["history"] == log and extra["train_config"]["epochs"] == 3
+    a, b = weights(root / "long" / "last.pt"), weights(root / "extended" / "last.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert read_log(root / "long" / "train_log.jsonl") == log
+
+
 def test_distributed_data_parallel_matches_one_process(setup):
     """Two gloo processes (torchrun) x batch 1 give the weights of one process with batch 2."""
     root, base = setup

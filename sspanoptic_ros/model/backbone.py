@@ -61,14 +61,18 @@ def build_backbone(
     pretrained: str | None = None,
     download_weights: bool = False,
     encoder_norm: str = "frozen_bn",
+    encoder_groups: int = 32,
 ) -> BackboneWithFPN:
     """Build ResNet-``name`` + FPN with outputs p2..p7 of ``out_channels`` channels each.
 
     The encoder's BatchNorm layers are frozen (FrozenBatchNorm2d), as in the paper; an encoder
-    trained from scratch uses GroupNorm(32) instead (``encoder_norm="group_norm"``). p6/p7 are
-    computed from p5 as in RetinaNet (torchvision's LastLevelP6P7 with equal channels).
+    trained from scratch uses GroupNorm with ``encoder_groups`` groups instead
+    (``encoder_norm="group_norm"``). p6/p7 are computed from p5 as in RetinaNet (torchvision's
+    LastLevelP6P7 with equal channels).
     """
-    norm_layer = FrozenBatchNorm2d if encoder_norm == "frozen_bn" else partial(nn.GroupNorm, 32)
+    norm_layer = (
+        FrozenBatchNorm2d if encoder_norm == "frozen_bn" else partial(nn.GroupNorm, encoder_groups)
+    )
     body = getattr(resnet, name)(weights=None, norm_layer=norm_layer)
     if pretrained:
         state = imagenet_state_dict(name, pretrained, download_weights)

@@ -20,11 +20,19 @@ BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101")
 ENCODER_NORMS = ("frozen_bn", "group_norm")
 # p7 has stride 128: network inputs are padded to a multiple of this.
 SIZE_DIVISIBILITY = 128
+# Channels of a ResNet encoder's stem; those of every other encoder layer are multiples of it.
+ENCODER_STEM_CHANNELS = 64
 
 
 @dataclass
 class ModelConfig:
-    """Architecture, classes and input conventions of one SSPS model."""
+    """Architecture, classes and input conventions of one SSPS model.
+
+    GroupNorm has two settings: ``group_norm_groups`` for the semantic and centre branches and
+    ``encoder_group_norm_groups`` for the ResNet encoder when ``encoder_norm`` is "group_norm"
+    (32 by default, which the bundled demo model was trained with; configs and checkpoints
+    without the key get it).
+    """
 
     name: str
     categories: list[Category]
@@ -32,9 +40,12 @@ class ModelConfig:
     # "frozen_bn" (the paper: ImageNet-initialised encoder with frozen BatchNorm) or "group_norm"
     # (an encoder trained from scratch, e.g. the synthetic demo model, where frozen BN is identity).
     encoder_norm: str = "frozen_bn"
+    # Groups of the encoder's GroupNorm layers (encoder_norm "group_norm" only); must divide 64.
+    encoder_group_norm_groups: int = 32
     fpn_channels: int = 256
     # Width of the light semantic / centre branches (detectron2's SemSegFPNHead uses 128).
     branch_channels: int = 128
+    # Groups of the branches' GroupNorm layers.
     group_norm_groups: int = 32
     use_centers: bool = True
     # Resize rule of the paper: shorter side to min_size, longer side at most max_size.
@@ -57,6 +68,12 @@ class ModelConfig:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.encoder_norm not in ENCODER_NORMS:
             raise ValueError(f"encoder_norm must be one of {ENCODER_NORMS}, got {self.encoder_norm!r}")
+        groups = self.encoder_group_norm_groups
+        if self.encoder_norm == "group_norm" and (groups < 1 or ENCODER_STEM_CHANNELS % groups):
+            raise ValueError(
+                f"encoder_group_norm_groups must divide {ENCODER_STEM_CHANNELS} (the channels of the "
+                f"encoder's stem; all its channel counts are multiples of it), got {groups}"
+            )
         if self.fpn_channels % self.group_norm_groups or self.branch_channels % self.group_norm_groups:
             raise ValueError("fpn_channels and branch_channels must be multiples of group_norm_groups")
         if not 0 < self.min_size <= self.max_size:

@@ -56,7 +56,12 @@ class SSPSNetwork(nn.Module):
         self.config = config
         c = config.fpn_channels
         self.backbone = build_backbone(
-            config.backbone, c, config.pretrained_backbone, download_weights, config.encoder_norm
+            config.backbone,
+            c,
+            config.pretrained_backbone,
+            download_weights,
+            config.encoder_norm,
+            config.encoder_group_norm_groups,
         )
         self.semantic_branch = DenseBranch(
             c, config.branch_channels, config.num_classes, config.group_norm_groups
