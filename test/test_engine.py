@@ -64,7 +64,9 @@ def test_raw_logits_agree_within_tolerance(demo_engines, coco_sample):
     for image in photos(coco_sample):
         image = torch.from_numpy(image.copy())
         x = preprocess(image, network_input_size(*image.shape[:2], torch_engine.config), torch_engine.config)
-        for a, b in zip(torch_engine.backend(x), ort_engine.backend(x)):
+        a_out, b_out = torch_engine.backend(x), ort_engine.backend(x)
+        assert a_out.detections is None and b_out.detections is None
+        for a, b in zip(a_out[:4], b_out[:4]):
             assert (a - b).abs().max().item() <= 1e-3 * a.abs().max().item()
 
 
@@ -159,8 +161,9 @@ def test_foreign_onnx_without_metadata_is_refused(tmp_path):
 
 def test_onnx_carries_the_model_config(tmp_path):
     model = build_model(tiny_config())
-    config, weights = read_onnx_metadata(export_onnx(model, tmp_path / "m.onnx", size=(128, 256)))
-    assert config == model.config and len(weights) == 64
+    meta = read_onnx_metadata(export_onnx(model, tmp_path / "m.onnx", size=(128, 256)))
+    assert meta.config == model.config and len(meta.weights_sha256) == 64
+    assert (meta.precision, meta.nms) == ("fp32", None)
 
 
 def test_tensorrt_plan_metadata_and_cache_decisions(tmp_path):
@@ -206,10 +209,35 @@ def test_tensorrt_backend_needs_tensorrt(checkpoint):
         create_engine(checkpoint, "tensorrt")
 
 
-def test_tensorrt_backend_runs(checkpoint, engines, tmp_path):
+@pytest.mark.parametrize("precision, nms, agreement", [("fp32", False, 0.999), ("fp16", True, 0.99)])
+def test_tensorrt_backend_runs(checkpoint, engines, precision, nms, agreement):
+    """Real TensorRT (skipped without it): plain fp32 plans, and fp16 plans with EfficientNMS."""
     usable, why = tensorrt_available()
     if not usable:
         pytest.skip(f"TensorRT unusable here: {why}")
-    engine = create_engine(checkpoint, "tensorrt", precision="fp32")
+    engine = create_engine(checkpoint, "tensorrt", precision=precision, tensorrt_nms=nms)
+    assert engine.backend.build_key.precision == precision and (engine.backend.builtin_nms is not None) == nms
     image = np.random.default_rng(2).integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    assert (engine.infer(image).panoptic.cpu() == engines[0].infer(image).panoptic).float().mean() > 0.999
+    panoptic = engine.infer(image).panoptic.cpu()
+    assert (panoptic == engines[0].infer(image).panoptic).float().mean() > agreement
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_graph_replays_match_eager_and_keep_earlier_outputs(checkpoint):
+    from sspanoptic_ros.engine.backends import TorchBackend
+    from sspanoptic_ros.model import load_checkpoint
+
+    eager = TorchBackend(load_checkpoint(checkpoint)[0], "cuda")
+    graphs = TorchBackend(load_checkpoint(checkpoint)[0], "cuda", cuda_graphs=True)
+    inputs = [torch.randn(1, 3, 128, 256, device="cuda") for _ in range(4)]
+    outputs = [graphs(x) for x in inputs]  # later replays must not overwrite earlier outputs
+    for x, out in zip(inputs, outputs):
+        for a, b in zip(out[:4], eager(x)[:4]):
+            torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-3)
+
+
+def test_cuda_graphs_need_cuda(checkpoint):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: covered by the replay test")
+    with pytest.raises(ValueError, match="CUDA graphs need a CUDA device"):
+        create_engine(checkpoint, "torch", device="cpu", cuda_graphs=True)

@@ -44,9 +44,22 @@ def bench_engine(
     image: np.ndarray,
     runs: int,
     compile: bool = False,
+    cuda_graphs: bool = False,
+    tensorrt_nms: bool = False,
 ) -> dict:
-    """Per-stage times in ms (lists), FPS and peak memory of one backend on ``image``."""
-    engine = create_engine(path, backend, device, precision, compile=compile and backend == "torch")
+    """Per-stage times in ms (lists), FPS and peak memory of one backend on ``image``.
+
+    ``compile`` and ``cuda_graphs`` apply to the torch backend, ``tensorrt_nms`` to TensorRT.
+    """
+    engine = create_engine(
+        path,
+        backend,
+        device,
+        precision,
+        compile=compile and backend == "torch",
+        cuda_graphs=cuda_graphs and backend == "torch",
+        tensorrt_nms=tensorrt_nms and backend == "tensorrt",
+    )
     if engine.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(engine.device)
     for _ in range(3):
@@ -120,12 +133,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--retinanet", action="store_true", help="also time torchvision's RetinaNet-R50")
     parser.add_argument("--compile", action="store_true", help="run the torch backend through torch.compile")
+    parser.add_argument(
+        "--cuda-graphs", action="store_true", help="replay the torch backend as CUDA graphs (CUDA only)"
+    )
+    parser.add_argument(
+        "--tensorrt-nms", action="store_true", help="build TensorRT plans with EfficientNMS inside"
+    )
     args = parser.parse_args(argv)
     image = np.random.default_rng(0).integers(0, 256, (*args.size, 3), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as workdir:
         path = model_file(args.model, Path(workdir))
         rows = [
-            bench_engine(path, b, args.device, args.precision, image, args.runs, args.compile)
+            bench_engine(
+                path, b, args.device, args.precision, image, args.runs,
+                args.compile, args.cuda_graphs, args.tensorrt_nms,
+            )
             for b in args.backends
         ]
     print(f"model {args.model}, camera image {args.size[0]}x{args.size[1]}, {args.runs} runs after 3 warm-up")

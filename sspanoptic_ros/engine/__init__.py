@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """One inference API over TensorRT, PyTorch and ONNX Runtime backends."""
 
-from .engine import DecodeParams, Engine, StageTimes
+from ..head.decode import DecodeParams
+from .engine import Engine, StageTimes
 from .loader import BACKENDS, cache_dir, choose_backend, create_engine
 from .preprocess import ImageError, check_image, network_input_size
 

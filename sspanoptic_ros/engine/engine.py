@@ -13,31 +13,12 @@ import torch
 from torch import Tensor
 
 from ..categories import thing_channels
-from ..head.decode import decode_detections
+from ..head.decode import DecodeParams, decode_detections
 from ..head.detections import Detections
 from ..head.panoptic import PanopticParams, PanopticResult, panoptic_head
 from ..model import Anchors, ModelConfig
 from ..model.network import DENSE_STRIDE
 from .preprocess import DEFAULT_MAX_PIXELS, check_image, network_input_size, preprocess
-
-
-@dataclass(frozen=True)
-class DecodeParams:
-    """Detector post-processing parameters (see ``head.decode.decode_detections``)."""
-
-    candidate_threshold: float = 0.05
-    topk_candidates: int = 1000
-    nms_threshold: float = 0.5
-    max_detections: int = 100
-
-    def __post_init__(self):
-        if not 0.0 <= self.candidate_threshold < 1.0 or not 0.0 < self.nms_threshold <= 1.0:
-            raise ValueError(
-                "need 0 <= candidate_threshold < 1 and 0 < nms_threshold <= 1, "
-                f"got {self.candidate_threshold} and {self.nms_threshold}"
-            )
-        if self.topk_candidates < 1 or self.max_detections < 1:
-            raise ValueError("topk_candidates and max_detections must be >= 1")
 
 
 @dataclass
@@ -78,7 +59,9 @@ class Engine:
         self.device = backend.device
         self.max_pixels = max_pixels
         self.channel_order = channel_order
-        self._settings = (None, decode or DecodeParams())
+        # A network that ends in NMS (TensorRT with EfficientNMS) fixes the decode settings.
+        self._builtin_nms: DecodeParams | None = getattr(backend, "builtin_nms", None)
+        self._settings = (None, decode or self._builtin_nms or DecodeParams())
         self.params = params or PanopticParams(
             overlap_policy="closest_center" if config.use_centers else "highest_confidence"
         )
@@ -108,6 +91,12 @@ class Engine:
         if params.overlap_policy == "closest_center" and not self.config.use_centers:
             raise ValueError(
                 f"model {self.config.name!r} has no centre branch: closest_center is unavailable"
+            )
+        fixed = self._builtin_nms
+        if fixed and replace(decode, topk_candidates=fixed.topk_candidates) != fixed:
+            raise ValueError(
+                f"this TensorRT plan runs EfficientNMS with {fixed} built in; other decode settings "
+                f"({decode}) need a plan built with them, or a plan without NMS"
             )
         # One assignment: a frame running in another thread sees the old or the new pair, never a mix.
         self._settings = (params, decode)
@@ -172,20 +161,23 @@ class Engine:
         times.preprocess = clock.lap()
         raw = self.backend(x)
         times.network = clock.lap()
-        anchors, per_level = self._anchors(x.shape[-2], x.shape[-1], self.device)
         sx, sy = width / size[1], height / size[0]
-        detections = decode_detections(
-            raw.cls_logits.float(),
-            raw.box_deltas.float(),
-            anchors,
-            per_level,
-            size,
-            self._thing_channels,
-            candidate_threshold=decode.candidate_threshold,
-            topk_candidates=decode.topk_candidates,
-            nms_threshold=decode.nms_threshold,
-            max_detections=decode.max_detections,
-        ).scaled(sx, sy)
+        if raw.detections is not None:  # the network ends in NMS (with the backend's settings)
+            detections = raw.detections.clipped(*size).scaled(sx, sy)
+        else:
+            anchors, per_level = self._anchors(x.shape[-2], x.shape[-1], self.device)
+            detections = decode_detections(
+                raw.cls_logits.float(),
+                raw.box_deltas.float(),
+                anchors,
+                per_level,
+                size,
+                self._thing_channels,
+                candidate_threshold=decode.candidate_threshold,
+                topk_candidates=decode.topk_candidates,
+                nms_threshold=decode.nms_threshold,
+                max_detections=decode.max_detections,
+            ).scaled(sx, sy)
         dense_h, dense_w = size[0] // DENSE_STRIDE, size[1] // DENSE_STRIDE
         centers = None
         if raw.centers is not None:

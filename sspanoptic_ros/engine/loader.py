@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
 
 import torch
 
-from ..export.onnx_export import export_onnx, weights_hash
+from ..export.efficient_nms import nms_settings_json
+from ..export.onnx_export import export_onnx, read_onnx_metadata, weights_hash
+from ..head.decode import DecodeParams
 from ..model import load_checkpoint
 from .backends import OnnxRuntimeBackend, TorchBackend
 from .engine import Engine
@@ -49,25 +52,24 @@ def choose_backend(requested: str, device: str | None) -> tuple[str, str]:
     return "onnxruntime", "cpu"
 
 
-def _cached_onnx(checkpoint: Path) -> Path:
+def _cached_onnx(checkpoint: Path, precision: str = "fp32", nms: DecodeParams | None = None) -> Path:
     model, _ = load_checkpoint(checkpoint)
-    path = cache_dir() / f"{model.config.name}-{weights_hash(model)[:16]}.onnx"
+    nms_tag = f"-nms{hashlib.sha256(nms_settings_json(nms).encode()).hexdigest()[:8]}" if nms else ""
+    path = cache_dir() / f"{model.config.name}-{weights_hash(model)[:16]}-{precision}{nms_tag}.onnx"
     if not path.is_file():
         log.info("exporting %s to ONNX at %s", checkpoint, path)
-        export_onnx(model, path.with_suffix(".tmp.onnx")).replace(path)
+        export_onnx(model, path.with_suffix(".tmp.onnx"), precision=precision, nms=nms).replace(path)
     return path
 
 
-def _cached_plan(onnx_path: Path, precision: str) -> Path:
-    from ..export.onnx_export import read_onnx_metadata
+def _cached_plan(onnx_path: Path) -> Path:
     from ..export.tensorrt_build import build_plan, current_key, plan_is_current, profile_for
 
-    profile = profile_for(read_onnx_metadata(onnx_path)[0])
-    key = current_key(onnx_path, precision, profile)
-    # One plan per model and precision: a stale one is rebuilt in place, with the reason logged.
-    plan = cache_dir() / f"{onnx_path.stem}-{precision}.plan"
-    if not plan_is_current(plan, key):
-        build_plan(onnx_path, plan, precision, profile, timing_cache=cache_dir() / "timing.cache")
+    profile = profile_for(read_onnx_metadata(onnx_path).config)
+    # One plan per ONNX file (model, precision, NMS): a stale one is rebuilt in place, with the reason logged.
+    plan = cache_dir() / f"{onnx_path.stem}.plan"
+    if not plan_is_current(plan, current_key(onnx_path, profile)):
+        build_plan(onnx_path, plan, profile, timing_cache=cache_dir() / "timing.cache")
     return plan
 
 
@@ -77,14 +79,19 @@ def create_engine(
     device: str | None = None,
     precision: str = "fp32",
     compile: bool = False,
+    cuda_graphs: bool = False,
+    tensorrt_nms: bool = False,
     **engine_args,
 ) -> Engine:
     """Build an engine for a checkpoint (.pt), ONNX file (.onnx) or TensorRT plan (.plan).
 
     ``auto`` picks TensorRT if usable, else torch on CUDA, else ONNX Runtime on the CPU.
     Checkpoints are exported to ONNX (and plans built) into ``cache_dir()`` when the backend needs it.
-    ``compile`` runs the torch backend through torch.compile. ``engine_args`` go to ``Engine``
-    (params, decode, max_pixels, channel_order).
+    ``compile`` runs the torch backend through torch.compile, ``cuda_graphs`` replays it as CUDA
+    graphs (CUDA only). ``tensorrt_nms`` builds plans from
+    checkpoints with EfficientNMS inside, using ``engine_args["decode"]`` (which then cannot change
+    at run time); for .onnx and .plan files, precision and NMS are those the file was made with.
+    ``engine_args`` go to ``Engine`` (params, decode, max_pixels, channel_order).
     """
     path = Path(model_path)
     if not path.is_file():
@@ -99,7 +106,7 @@ def create_engine(
         if suffix not in CHECKPOINT_SUFFIXES:
             raise ValueError(f"the torch backend needs a .pt checkpoint, got {path.name}")
         model, _ = load_checkpoint(path)
-        runner = TorchBackend(model, device, precision, compile)
+        runner = TorchBackend(model, device, precision, compile, cuda_graphs)
     elif backend == "onnxruntime":
         if precision != "fp32":
             raise ValueError("the onnxruntime backend runs fp32 models only; use precision fp32")
@@ -110,9 +117,17 @@ def create_engine(
         usable, why = tensorrt_available()
         if not usable:
             raise RuntimeError(f"the tensorrt backend is unavailable: {why}")
-        if suffix not in PLAN_SUFFIXES:
-            onnx_path = _cached_onnx(path) if suffix in CHECKPOINT_SUFFIXES else path
-            path = _cached_plan(onnx_path, precision)
+        if suffix in CHECKPOINT_SUFFIXES:
+            nms = (engine_args.get("decode") or DecodeParams()) if tensorrt_nms else None
+            path = _cached_plan(_cached_onnx(path, precision, nms))
+        elif suffix == ".onnx":
+            path = _cached_plan(path)
         runner = TensorRTBackend(path, device)
+        if (runner.build_key.precision, runner.builtin_nms is not None) != (precision, tensorrt_nms):
+            log.warning(
+                "%s is a %s plan %s EfficientNMS: precision %s and tensorrt_nms %s are ignored",
+                path.name, runner.build_key.precision, "with" if runner.builtin_nms else "without",
+                precision, tensorrt_nms,
+            )
     log.info("engine: %s backend on %s, model %s", runner.name, device, runner.config.name)
     return Engine(runner, runner.config, **engine_args)

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """TensorRT backend: runs a deserialised plan on a CUDA stream, outputs bound to torch tensors.
 
-NOTE: written against the documented TensorRT 10 Python API; TensorRT cannot be installed in
-this project's development and CI machines, so this backend has not been run here.
+NOTE: written against the documented TensorRT 10/11 Python API; TensorRT cannot be installed in
+this project's development and CI machines, so this backend has not been run here (its calls are
+tested against a fake ``tensorrt`` module).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..categories import thing_channels
+from ..export.efficient_nms import NMS_OUTPUT_NAMES, nms_settings_from_json
 from ..export.onnx_export import INPUT_NAME
 from ..export.tensorrt_build import read_sidecar
 from ..model import RawOutputs
+from .backends import raw_outputs
 
 
 def tensorrt_available() -> tuple[bool, str]:
@@ -30,7 +34,11 @@ def tensorrt_available() -> tuple[bool, str]:
 
 
 class TensorRTBackend:
-    """Executes a TensorRT plan; the head reads the outputs in place (no copies)."""
+    """Executes a TensorRT plan; the head reads the outputs in place (no copies).
+
+    ``builtin_nms`` holds the decode settings of a plan ending in EfficientNMS (None otherwise):
+    such a plan returns detections, and its NMS settings cannot change without a rebuild.
+    """
 
     name = "tensorrt"
 
@@ -41,6 +49,8 @@ class TensorRTBackend:
         if not plan.is_file():
             raise FileNotFoundError(f"TensorRT plan not found: {plan}")
         self.config, self.build_key = read_sidecar(plan)
+        self.builtin_nms = nms_settings_from_json(self.build_key.nms)
+        self._thing_channels = thing_channels(self.config.categories)
         self.device = torch.device(device)
         self.dtype = torch.float32  # the plan's input binding is fp32; fp16 is internal
         self._logger = trt.Logger(trt.Logger.WARNING)
@@ -53,7 +63,18 @@ class TensorRTBackend:
         self.context = self.engine.create_execution_context()
         self.stream = torch.cuda.Stream(self.device)
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        dtypes = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int32: torch.int32,
+                  trt.int64: torch.int64}
+        self.outputs = {}
+        for name in names:
+            if self.engine.get_tensor_mode(name) == trt.TensorIOMode.OUTPUT:
+                dtype = self.engine.get_tensor_dtype(name)
+                if dtype not in dtypes:
+                    raise ValueError(f"TensorRT plan {plan}: output {name} has unsupported type {dtype}")
+                self.outputs[name] = dtypes[dtype]
+        expected = {"semantic"} | set(NMS_OUTPUT_NAMES if self.builtin_nms else ("cls_logits", "box_deltas"))
+        if not expected <= set(self.outputs):
+            raise ValueError(f"TensorRT plan {plan} lacks the outputs {sorted(expected - set(self.outputs))}")
 
     def __call__(self, images: Tensor) -> RawOutputs:
         """Run the plan on ``images`` (B, 3, H, W) float32 on the device."""
@@ -65,14 +86,12 @@ class TensorRTBackend:
             )
         self.context.set_tensor_address(INPUT_NAME, images.data_ptr())
         tensors = {}
-        for name in self.outputs:
+        for name, dtype in self.outputs.items():
             shape = tuple(self.context.get_tensor_shape(name))
-            tensors[name] = torch.empty(shape, dtype=torch.float32, device=self.device)
+            tensors[name] = torch.empty(shape, dtype=dtype, device=self.device)
             self.context.set_tensor_address(name, tensors[name].data_ptr())
         self.stream.wait_stream(torch.cuda.current_stream(self.device))
         if not self.context.execute_async_v3(self.stream.cuda_stream):
             raise RuntimeError("TensorRT execution failed")
         torch.cuda.current_stream(self.device).wait_stream(self.stream)
-        return RawOutputs(
-            tensors["semantic"], tensors["cls_logits"], tensors["box_deltas"], tensors.get("centers")
-        )
+        return raw_outputs(tensors, self._thing_channels if self.builtin_nms else None)

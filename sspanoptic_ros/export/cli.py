@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """``sspanoptic-export``: checkpoint -> ONNX -> TensorRT plan (or a torch-tensorrt module).
 
-sspanoptic-export onnx CHECKPOINT OUT.onnx [--size H W | --dynamic] [--check IMAGE ...]
-sspanoptic-export tensorrt MODEL.onnx OUT.plan [--precision fp16] [--workspace-gib 4]
+sspanoptic-export onnx CHECKPOINT OUT.onnx [--size H W] [--precision fp16] [--nms] [--check IMAGE ...]
+sspanoptic-export tensorrt MODEL.onnx OUT.plan [--workspace-gib 4]
 sspanoptic-export torch-tensorrt CHECKPOINT OUT.ep [--size H W] [--precision fp16]
 """
 
@@ -17,22 +17,28 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..head.decode import DecodeParams
 from ..model import load_checkpoint, release_checkpoint
-from .onnx_export import DEFAULT_OPSET, export_onnx
+from .efficient_nms import nms_settings_json
+from .onnx_export import DEFAULT_OPSET, PRECISIONS, export_onnx
 
 log = logging.getLogger(__name__)
 
 
 def compare_backends(checkpoint: Path, onnx_path: Path, images: list[np.ndarray]) -> list[dict]:
-    """Run torch and ONNX Runtime on ``images``: max abs logit error and panoptic agreement."""
+    """Run torch and ONNX Runtime on ``images``: max abs logit error and panoptic agreement.
+
+    For a graph ending in EfficientNMS, ONNX Runtime runs it up to the plugin and the plugin's
+    reference finishes it; torch decodes with the same settings.
+    """
     from ..engine.backends import OnnxRuntimeBackend, TorchBackend
     from ..engine.engine import Engine
     from ..engine.preprocess import network_input_size, preprocess
 
     model, _ = load_checkpoint(checkpoint)
-    torch_engine = Engine(TorchBackend(model), model.config)
     ort_backend = OnnxRuntimeBackend(onnx_path)
     ort_engine = Engine(ort_backend, ort_backend.config)
+    torch_engine = Engine(TorchBackend(model), model.config, decode=ort_backend.builtin_nms)
     rows = []
     for image in images:
         x = preprocess(
@@ -42,7 +48,7 @@ def compare_backends(checkpoint: Path, onnx_path: Path, images: list[np.ndarray]
             errors = [
                 (a - b).abs().max().item()
                 for a, b in zip(torch_engine.backend(x), ort_backend(x))
-                if a is not None
+                if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
             ]
         a, b = torch_engine.infer(image), ort_engine.infer(image)
         rows.append(
@@ -61,9 +67,14 @@ def _onnx(args) -> int:
 
     model, _ = load_checkpoint(args.checkpoint)
     size = tuple(args.size) if args.size else None
-    path = export_onnx(model, args.out, size=size, opset=args.opset)
+    nms = None
+    if args.nms:
+        nms = DecodeParams(args.candidate_threshold, nms_threshold=args.nms_threshold,
+                           max_detections=args.max_detections)
+    path = export_onnx(model, args.out, size=size, opset=args.opset, precision=args.precision, nms=nms)
     shape = "dynamic H/W" if size is None else f"{size[0]}x{size[1]}"
-    print(f"wrote {path} ({shape}, opset {args.opset}); onnx.checker passed")
+    extra = f", EfficientNMS {nms_settings_json(nms)}" if nms else ""
+    print(f"wrote {path} ({shape}, opset {args.opset}, {args.precision}{extra}); onnx.checker passed")
     images = [read_rgb(p) for p in args.check] + [render_scene(seed, 256, 384)[0] for seed in (101, 102)]
     if size is not None:  # a static model takes only images that resize to its size
         from ..engine.preprocess import network_input_size
@@ -84,10 +95,10 @@ def _tensorrt(args) -> int:
     from .onnx_export import read_onnx_metadata
     from .tensorrt_build import build_plan, profile_for
 
-    default = profile_for(read_onnx_metadata(args.onnx)[0])
+    default = profile_for(read_onnx_metadata(args.onnx).config)
     shapes = (args.min_shape, args.opt_shape, args.max_shape)
     profile = tuple(tuple(given) if given else d for given, d in zip(shapes, default))
-    plan = build_plan(args.onnx, args.out, args.precision, profile, args.workspace_gib, args.timing_cache)
+    plan = build_plan(args.onnx, args.out, profile, args.workspace_gib, args.timing_cache)
     print(f"wrote {plan} and {plan.name}.json")
     return 0
 
@@ -126,13 +137,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     onnx.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     onnx.add_argument(
+        "--precision", default="fp32", choices=PRECISIONS,
+        help="fp16: compute in fp16 with GroupNorm in fp32 (for TensorRT fp16 plans)",
+    )
+    onnx.add_argument(
+        "--nms", action="store_true",
+        help="end the graph in TensorRT's EfficientNMS (TensorRT plans only) with the settings below",
+    )
+    defaults = DecodeParams()
+    onnx.add_argument("--candidate-threshold", type=float, default=defaults.candidate_threshold)
+    onnx.add_argument("--nms-threshold", type=float, default=defaults.nms_threshold)
+    onnx.add_argument("--max-detections", type=int, default=defaults.max_detections)
+    onnx.add_argument(
         "--check", nargs="*", default=[], help="real images to compare torch and ONNX Runtime on"
     )
     onnx.set_defaults(run=_onnx)
     trt = sub.add_parser("tensorrt", help="ONNX -> TensorRT plan (needs TensorRT and a GPU)")
     trt.add_argument("onnx")
     trt.add_argument("out")
-    trt.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
     trt.add_argument("--min-shape", type=int, nargs=4, default=None, help="default: from the model config")
     trt.add_argument("--opt-shape", type=int, nargs=4, default=None, help="default: from the model config")
     trt.add_argument("--max-shape", type=int, nargs=4, default=None, help="default: from the model config")

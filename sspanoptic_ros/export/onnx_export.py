@@ -4,32 +4,70 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+from ..head.decode import DecodeParams
 from ..model import ModelConfig, SSPSNetwork
+from .efficient_nms import NMS_OUTPUT_NAMES, NetworkWithNMS, nms_settings_from_json, nms_settings_json
 
 OUTPUT_NAMES = ("semantic", "cls_logits", "box_deltas", "centers")
 INPUT_NAME = "images"
 CONFIG_KEY = "sspanoptic_config"
 HASH_KEY = "sspanoptic_weights_sha256"
+PRECISION_KEY = "sspanoptic_precision"
+NMS_KEY = "sspanoptic_nms"
 DEFAULT_OPSET = 17
+PRECISIONS = ("fp32", "fp16")
 
 
-class _TupleOutputs(nn.Module):
-    """Drop the absent centre output so the graph has only tensor outputs."""
+class OnnxMetadata(NamedTuple):
+    """What ``export_onnx`` stores in an ONNX file besides the graph."""
 
-    def __init__(self, model: SSPSNetwork):
+    config: ModelConfig
+    weights_sha256: str
+    precision: str  # of the graph's compute; inputs and float outputs are always fp32
+    nms: DecodeParams | None  # settings of the EfficientNMS node at the graph's end, or None
+
+
+class _Fp32GroupNorm(nn.GroupNorm):
+    """GroupNorm computed in fp32 inside an fp16 graph (fp16 statistics lose accuracy)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.float()).to(x.dtype)
+
+
+def _half_keeping_norms_fp32(model: SSPSNetwork) -> SSPSNetwork:
+    """Return a copy of ``model`` in fp16 whose GroupNorm layers compute in fp32."""
+    model = copy.deepcopy(model).half()
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if type(child) is nn.GroupNorm:
+                norm = _Fp32GroupNorm(child.num_groups, child.num_channels, child.eps, child.affine)
+                norm.load_state_dict({k: v.float() for k, v in child.state_dict().items()})
+                setattr(parent, name, norm.to(next(child.parameters()).device))
+    return model
+
+
+class _Exported(nn.Module):
+    """The graph as exported: fp32 input, tensor outputs only, float outputs in fp32."""
+
+    def __init__(self, model: SSPSNetwork, precision: str, nms: DecodeParams | None):
         super().__init__()
-        self.model = model
+        self.dtype = torch.float16 if precision == "fp16" else torch.float32
+        model = _half_keeping_norms_fp32(model) if precision == "fp16" else model
+        self.net = NetworkWithNMS(model, nms) if nms else model
 
     def forward(self, images: Tensor) -> tuple[Tensor, ...]:
-        return tuple(t for t in self.model(images) if t is not None)
+        outputs = [t for t in self.net(images.to(self.dtype)) if t is not None]
+        return tuple(t.float() if t.dtype in (torch.float16, torch.bfloat16) else t for t in outputs)
 
 
 def weights_hash(model: nn.Module) -> str:
@@ -46,30 +84,38 @@ def export_onnx(
     path: str | Path,
     size: tuple[int, int] | None = None,
     opset: int = DEFAULT_OPSET,
+    precision: str = "fp32",
+    nms: DecodeParams | None = None,
 ) -> Path:
     """Export ``model`` to ONNX at ``path`` and return the path.
 
     ``size`` fixes the input to (H, W) (multiples of 128); without it H and W are dynamic
     (inputs must then still be multiples of 128, as the engine's pre-processing pads them).
-    Uses the TorchScript-based exporter: torch.export cannot yet express the symbolic
-    padding arithmetic with dynamic H/W.
+    ``precision`` fp16 computes in fp16 except GroupNorm (fp32), for TensorRT's strongly typed
+    builds; input and float outputs stay fp32. ``nms`` ends the graph in TensorRT's EfficientNMS
+    with these settings (only TensorRT runs such a graph). Uses the TorchScript-based exporter:
+    torch.export cannot yet express the symbolic padding arithmetic with dynamic H/W.
     """
     import onnx
 
     if opset < 17:
         raise ValueError(f"opset must be >= 17 (GroupNormalization-compatible), got {opset}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     height, width = size or (256, 256)
     if height % 128 or width % 128:
         raise ValueError(f"export size must be multiples of 128, got {height} x {width}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     names = list(OUTPUT_NAMES[: 4 if model.config.use_centers else 3])
+    if nms:
+        names = names[:1] + names[3:] + list(NMS_OUTPUT_NAMES)
     dynamic = None if size else {INPUT_NAME: {2: "height", 3: "width"}}
     dummy = torch.zeros(1, 3, height, width, device=next(model.parameters()).device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
         torch.onnx.export(
-            _TupleOutputs(model.eval()),
+            _Exported(model.eval(), precision, nms),
             (dummy,),
             str(path),
             input_names=[INPUT_NAME],
@@ -82,6 +128,8 @@ def export_onnx(
     for key, value in (
         (CONFIG_KEY, json.dumps(model.config.to_dict())),
         (HASH_KEY, weights_hash(model)),
+        (PRECISION_KEY, precision),
+        (NMS_KEY, nms_settings_json(nms)),
     ):
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -90,8 +138,8 @@ def export_onnx(
     return path
 
 
-def read_onnx_metadata(path: str | Path) -> tuple[ModelConfig, str]:
-    """Return (config, weights hash) embedded in an ONNX file exported by ``export_onnx``."""
+def read_onnx_metadata(path: str | Path) -> OnnxMetadata:
+    """Return the metadata embedded in an ONNX file exported by ``export_onnx``."""
     import onnx
 
     path = Path(path)
@@ -105,6 +153,11 @@ def read_onnx_metadata(path: str | Path) -> tuple[ModelConfig, str]:
     if CONFIG_KEY not in meta:
         raise ValueError(f"{path} has no sspanoptic_ros metadata: export it with `sspanoptic-export onnx`")
     try:
-        return ModelConfig.from_dict(json.loads(meta[CONFIG_KEY])), meta.get(HASH_KEY, "")
+        return OnnxMetadata(
+            ModelConfig.from_dict(json.loads(meta[CONFIG_KEY])),
+            meta.get(HASH_KEY, ""),
+            meta.get(PRECISION_KEY, "fp32"),
+            nms_settings_from_json(meta.get(NMS_KEY, "")),
+        )
     except (ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError
         raise ValueError(f"{path}: its sspanoptic_ros metadata is invalid: {e}") from None

@@ -1,10 +1,15 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""ONNX -> TensorRT plan with the TensorRT 10 Python builder API, cached by build key.
+"""ONNX -> TensorRT plan with the TensorRT 10/11 Python builder API, cached by build key.
+
+Plans are built strongly typed (TensorRT 11 builds nothing else; 10.x accepts the flag): the
+precision of every layer is the one in the ONNX graph, so fp16 plans come from fp16 ONNX files
+(``export_onnx(precision="fp16")``, GroupNorm kept in fp32).
 
 NOTE: TensorRT cannot be installed in this project's development and CI machines; this module is
-written against the documented TensorRT 10 API and has not been run here (see README). The
-parts around it (build keys, sidecar metadata, cache decisions) are tested.
+written against the documented TensorRT 10/11 API and has not been run here (see README). The
+parts around it (build keys, sidecar metadata, cache decisions, the calls it makes, checked
+against a fake ``tensorrt`` module) are tested.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 
 from ..model import ModelConfig, padded_size
 from ..model.config import SIZE_DIVISIBILITY
+from .efficient_nms import nms_settings_json
 from .onnx_export import INPUT_NAME, read_onnx_metadata
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,7 @@ class BuildKey:
     min_shape: tuple[int, ...]
     opt_shape: tuple[int, ...]
     max_shape: tuple[int, ...]
+    nms: str = ""  # EfficientNMS settings at the plan's end (``nms_settings_json``), "" for none
 
     def digest(self) -> str:
         """Short hash used in the plan's file name."""
@@ -85,13 +92,20 @@ def read_sidecar(plan: Path) -> tuple[ModelConfig, BuildKey]:
         raise ValueError(f"{path} is not valid plan metadata: {e}") from None
 
 
-def current_key(onnx_path: Path, precision: str, profile=PAPER_PROFILE) -> BuildKey:
+def current_key(onnx_path: Path, profile=PAPER_PROFILE) -> BuildKey:
     """Return the build key of ``onnx_path`` on this machine's TensorRT and GPU."""
     import tensorrt as trt
     import torch
 
-    _, weights = read_onnx_metadata(onnx_path)
-    return BuildKey(weights, trt.__version__, torch.cuda.get_device_name(), precision, *map(tuple, profile))
+    meta = read_onnx_metadata(onnx_path)
+    return BuildKey(
+        meta.weights_sha256,
+        trt.__version__,
+        torch.cuda.get_device_name(),
+        meta.precision,
+        *map(tuple, profile),
+        nms=nms_settings_json(meta.nms),
+    )
 
 
 def plan_is_current(plan: Path, key: BuildKey) -> bool:
@@ -109,39 +123,30 @@ def plan_is_current(plan: Path, key: BuildKey) -> bool:
 def build_plan(
     onnx_path: str | Path,
     plan_path: str | Path,
-    precision: str = "fp16",
     profile=PAPER_PROFILE,
     workspace_gib: float = 4.0,
     timing_cache: str | Path | None = None,
 ) -> Path:
-    """Build a serialized TensorRT engine from our ONNX file.
+    """Build a serialized TensorRT engine from our ONNX file, strongly typed.
 
-    fp16 builds keep the normalisation (GroupNorm) layers in fp32, where fp16 loses accuracy.
-    ``profile`` is (min, opt, max) input shapes; a static ONNX file needs all three equal to its shape.
+    The plan computes in the ONNX file's precision (see ``export_onnx``); a graph ending in
+    EfficientNMS gets TensorRT's plugin. ``profile`` is (min, opt, max) input shapes; a static
+    ONNX file needs all three equal to its shape.
     """
     import tensorrt as trt
 
     onnx_path, plan_path = Path(onnx_path), Path(plan_path)
-    config, _ = read_onnx_metadata(onnx_path)
+    config = read_onnx_metadata(onnx_path).config
     logger = trt.Logger(trt.Logger.WARNING)
+    trt.init_libnvinfer_plugins(logger, "")  # registers EfficientNMS_TRT for the parser
     builder = trt.Builder(logger)
-    network = builder.create_network(0)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse(onnx_path.read_bytes()):
+    if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise ValueError(f"TensorRT cannot parse {onnx_path}: {errors}")
     build_config = builder.create_builder_config()
     build_config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
-    if precision == "fp16":
-        build_config.set_flag(trt.BuilderFlag.FP16)
-        build_config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-        for i in range(network.num_layers):
-            layer = network.get_layer(i)
-            if layer.type == trt.LayerType.NORMALIZATION:
-                layer.precision = trt.float32
-                layer.set_output_type(0, trt.float32)
-    elif precision != "fp32":
-        raise ValueError(f"precision must be fp32 or fp16, got {precision!r}")
     shapes = builder.create_optimization_profile()
     shapes.set_shape(INPUT_NAME, *profile)
     build_config.add_optimization_profile(shapes)
@@ -150,7 +155,8 @@ def build_plan(
         cache_file.read_bytes() if cache_file and cache_file.is_file() else b""
     )
     build_config.set_timing_cache(cache, ignore_mismatch=False)
-    log.info("building TensorRT %s plan from %s (this takes minutes)", precision, onnx_path)
+    key = current_key(onnx_path, profile)
+    log.info("building TensorRT %s plan from %s (this takes minutes)", key.precision, onnx_path)
     serialized = builder.build_serialized_network(network, build_config)
     if serialized is None:
         raise RuntimeError(f"TensorRT failed to build a plan from {onnx_path} (see the log above)")
@@ -158,5 +164,5 @@ def build_plan(
     plan_path.write_bytes(bytes(serialized))
     if cache_file:
         cache_file.write_bytes(bytes(build_config.get_timing_cache().serialize()))
-    write_sidecar(plan_path, config, current_key(onnx_path, precision, profile))
+    write_sidecar(plan_path, config, key)
     return plan_path

@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """Detector post-processing and the parameter-free panoptic head (no ROS imports)."""
 
-from .decode import decode_detections
+from .decode import DecodeParams, decode_detections
 from .detections import Detections
 from .panoptic import PanopticParams, PanopticResult, Segment, panoptic_head
 
 __all__ = [
+    "DecodeParams",
     "Detections",
     "PanopticParams",
     "PanopticResult",

@@ -8,6 +8,8 @@ Follows torchvision's ``RetinaNet.postprocess_detections``, batched and padded t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 from torchvision.models.detection._utils import BoxCoder
@@ -16,6 +18,31 @@ from torchvision.ops import batched_nms, clip_boxes_to_image
 from .detections import PADDING_CLASS, Detections
 
 _BOX_CODER = BoxCoder(weights=(1.0, 1.0, 1.0, 1.0))
+
+
+@dataclass(frozen=True)
+class DecodeParams:
+    """Detector post-processing parameters (see ``decode_detections``)."""
+
+    candidate_threshold: float = 0.05
+    topk_candidates: int = 1000
+    nms_threshold: float = 0.5
+    max_detections: int = 100
+
+    def __post_init__(self):
+        if not 0.0 <= self.candidate_threshold < 1.0 or not 0.0 < self.nms_threshold <= 1.0:
+            raise ValueError(
+                "need 0 <= candidate_threshold < 1 and 0 < nms_threshold <= 1, "
+                f"got {self.candidate_threshold} and {self.nms_threshold}"
+            )
+        if self.topk_candidates < 1 or self.max_detections < 1:
+            raise ValueError("topk_candidates and max_detections must be >= 1")
+
+
+def decode_boxes(deltas: Tensor, anchors: Tensor) -> Tensor:
+    """Boxes (..., N, 4) xyxy from box regression ``deltas`` (..., N, 4) relative to ``anchors`` (N, 4)."""
+    flat = _BOX_CODER.decode_single(deltas.reshape(-1, 4), anchors.expand_as(deltas).reshape(-1, 4))
+    return flat.reshape(deltas.shape)
 
 
 def decode_detections(
@@ -88,7 +115,7 @@ def _level_candidates(
     scores, order = scores[candidates].topk(min(topk, candidates.numel()))
     candidates = candidates[order]
     anchor_index = torch.div(candidates, num_classes, rounding_mode="floor")
-    boxes = _BOX_CODER.decode_single(deltas[anchor_index], anchors[anchor_index])
+    boxes = decode_boxes(deltas[anchor_index], anchors[anchor_index])
     return boxes, scores, candidates % num_classes
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torchvision.ops import clip_boxes_to_image
 
 # Class value of the padding entries (they are ignored everywhere).
 PADDING_CLASS = -1
@@ -67,6 +68,12 @@ class Detections:
             scores.float(),
             torch.where(valid, channels, PADDING_CLASS),
             num_valid,
+        )
+
+    def clipped(self, height: int, width: int) -> Detections:
+        """Return the detections with boxes clipped to a ``height`` x ``width`` image."""
+        return Detections(
+            clip_boxes_to_image(self.boxes, (height, width)), self.scores, self.classes, self.num_valid
         )
 
     def scaled(self, sx: float, sy: float) -> Detections:

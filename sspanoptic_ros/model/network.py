@@ -9,7 +9,7 @@ same module exports to ONNX and TensorRT. Decoding and the panoptic merge live i
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -19,6 +19,9 @@ from .anchors import Anchors
 from .backbone import build_backbone
 from .branches import DenseBranch
 from .config import SIZE_DIVISIBILITY, ModelConfig
+
+if TYPE_CHECKING:
+    from ..head.detections import Detections
 
 # Stride of the semantic and centre outputs.
 DENSE_STRIDE = 4
@@ -32,12 +35,15 @@ class RawOutputs(NamedTuple):
     box_deltas: (B, N, 4) box regression, torchvision BoxCoder(1, 1, 1, 1) encoding.
     centers: (B, 2, ceil(H/4), ceil(W/4)) offsets (dx, dy) in input pixels from each
         pixel to its instance's box centre, or None without a centre branch.
+    detections: set instead of cls_logits and box_deltas by a backend whose network ends in
+        NMS (a TensorRT plan with EfficientNMS): boxes in input pixels, not yet clipped.
     """
 
     semantic: Tensor
-    cls_logits: Tensor
-    box_deltas: Tensor
+    cls_logits: Tensor | None
+    box_deltas: Tensor | None
     centers: Tensor | None
+    detections: Detections | None = None
 
 
 def padded_size(height: int, width: int) -> tuple[int, int]:

@@ -283,6 +283,8 @@ class PanopticNode(Node):
                 backend=backend,
                 device=device or None,
                 precision=self._param("precision"),
+                cuda_graphs=self._param("cuda_graphs"),
+                tensorrt_nms=self._param("tensorrt_nms"),
                 decode=decode,
                 max_pixels=self._param("max_image_pixels"),
             )

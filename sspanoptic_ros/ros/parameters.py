@@ -49,6 +49,12 @@ PARAMETERS = (
                   read_only=True),
     ParameterSpec("precision", "fp32", "Network precision (fp16 needs CUDA).", read_only=True,
                   choices=PRECISIONS),
+    ParameterSpec("cuda_graphs", False, "Torch backend on CUDA: capture the network as CUDA graphs "
+                  "and replay them (torch.compile reduce-overhead; the first frame of each size "
+                  "is slow).", read_only=True),
+    ParameterSpec("tensorrt_nms", False, "TensorRT backend from a checkpoint: build the plan with "
+                  "EfficientNMS inside; nms_threshold and max_detections are then fixed at start-up.",
+                  read_only=True),
     ParameterSpec("expected_categories", "", "COCO category JSON file the model's categories "
                   "must match (ids, names, thing/stuff, in order), else configuring fails; "
                   "empty: accept the model's categories.", read_only=True),
