@@ -170,18 +170,36 @@ def test_resize_scales_maps_and_boxes():
     assert target.center_mask.sum() == 16
     np.testing.assert_array_equal(target.center_offsets[:, 2, 2], [1.5, 1.5])
     assert (image[3:5, 3:5, 0] == 200).all()  # bilinear: only the disc's inner pixels stay
-    image, _ = resize(*_tiny_target(), short_side=8, max_long_side=9)  # long side bounds
-    assert image.shape == (6, 9, 3)
+    image, _ = resize(*_tiny_target(), short_side=8, max_long_side=9)  # long side bounds (6 x 9)
+    assert image.shape == (8, 8, 3)  # sides rounded to a multiple of 4, as in inference
 
 
 def test_resize_to_the_paper_size_on_the_sample(coco_sample):
     dataset = _dataset(coco_sample)
-    for index, size in ((0, (576, 863)), (1, (486, 864))):
+    for index, size in ((0, (576, 864)), (1, (488, 864))):
         image, target = dataset[index]
         resized, resized_target = resize(image, target)
         assert resized.shape[:2] == size and resized_target.semantic.shape == size
-        scale = size[1] / 640
+        scale = np.array([size[1] / image.shape[1], size[0] / image.shape[0]] * 2)  # per axis
         np.testing.assert_allclose(resized_target.boxes, target.boxes * scale, atol=1.5)
+
+
+def test_training_resizes_images_as_inference_does(coco_sample):
+    """Same size and same pixels as the engine's pre-processing (before normalisation)."""
+    from sspanoptic_ros.engine.preprocess import network_input_size, preprocess
+    from sspanoptic_ros.model import load_model_config
+
+    config = load_model_config("resnet50_fpn_coco")
+    for image, target in _dataset(coco_sample):
+        for short_side, long_side in ((config.min_size, config.max_size), (150, 300)):
+            config.min_size, config.max_size = short_side, long_side
+            resized, resized_target = resize(image, target, short_side, long_side)
+            height, width = network_input_size(*image.shape[:2], config)
+            assert resized.shape == (height, width, 3) and resized_target.semantic.shape == (height, width)
+            x = preprocess(torch.tensor(image), (height, width), config)[0, :, :height, :width]
+            std, mean = (torch.tensor(v).view(3, 1, 1) for v in (config.pixel_std, config.pixel_mean))
+            inference = (x * std + mean).permute(1, 2, 0)
+            assert (inference - torch.from_numpy(resized).float()).abs().max() <= 0.51
 
 
 def test_downscaling_drops_vanished_instances():

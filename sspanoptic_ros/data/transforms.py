@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 import torch
 
 from sspanoptic_ros.data.coco import IGNORE_INDEX, PanopticTarget, make_target
+from sspanoptic_ros.model.network import resize_images, resized_size
 
 
 def _resize_nearest(labels: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -33,14 +33,16 @@ def resize(
 ) -> tuple[np.ndarray, PanopticTarget]:
     """Scale so the short side is ``short_side`` and the long side at most ``max_long_side``.
 
-    The aspect ratio is kept; the image is interpolated bilinearly, label maps nearest.
+    Size and interpolation are those of inference (``model.resized_size``, sides rounded to a
+    multiple of 4, and ``model.resize_images``, bilinear, antialiased); label maps go nearest.
     """
     if short_side <= 0 or max_long_side <= 0:
         raise ValueError(f"sizes must be positive, got {short_side} and {max_long_side}")
     height, width = image.shape[:2]
-    scale = min(short_side / min(height, width), max_long_side / max(height, width))
-    new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
-    image = cv2.resize(image, (new_width, new_height), interpolation=cv2.INTER_LINEAR)
+    new_height, new_width = resized_size(height, width, short_side, max_long_side)
+    pixels = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)[None]
+    pixels = resize_images(pixels, (new_height, new_width))[0].permute(1, 2, 0)
+    image = pixels.round().clamp(0, 255).to(torch.uint8).numpy()
     box_scale = np.array([new_width / width, new_height / height] * 2, dtype=np.float32)
     return image, make_target(
         semantic=_resize_nearest(target.semantic, new_height, new_width),

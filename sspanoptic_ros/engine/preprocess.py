@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from ..model.config import SIZE_DIVISIBILITY, ModelConfig
-from ..model.network import DENSE_STRIDE
+from ..model.network import resize_images, resized_size
 
 # 8K UHD; larger camera images are refused before anything proportional to them is allocated.
 DEFAULT_MAX_PIXELS = 7680 * 4320
@@ -38,27 +38,17 @@ def check_image(image: np.ndarray | Tensor, max_pixels: int = DEFAULT_MAX_PIXELS
 
 
 def network_input_size(height: int, width: int, config: ModelConfig) -> tuple[int, int]:
-    """Size an image is resized to: shorter side min_size, longer side at most max_size.
-
-    Both sides are rounded to a multiple of the dense stride (4), so the 1/4-resolution
-    semantic map covers the resized image exactly (aspect error below half a stride).
-    """
-    scale = min(config.min_size / min(height, width), config.max_size / max(height, width))
-    return (
-        max(DENSE_STRIDE, round(height * scale / DENSE_STRIDE) * DENSE_STRIDE),
-        max(DENSE_STRIDE, round(width * scale / DENSE_STRIDE) * DENSE_STRIDE),
-    )
+    """Size an image is resized to for ``config``: see ``model.resized_size``."""
+    return resized_size(height, width, config.min_size, config.max_size)
 
 
 def preprocess(image: Tensor, size: tuple[int, int], config: ModelConfig, dtype=torch.float32) -> Tensor:
     """Turn an H x W x 3 uint8 RGB tensor into a normalised, padded (1, 3, h', w') network input.
 
-    The image is resized to ``size`` (bilinear, antialiased when shrinking), normalised with the
-    config's mean/std and zero-padded (the mean colour) to a multiple of 128.
+    The image is resized to ``size`` (``resize_images``), normalised with the config's mean/std
+    and zero-padded (the mean colour) to a multiple of 128.
     """
-    x = image.permute(2, 0, 1).unsqueeze(0).float()
-    if tuple(x.shape[-2:]) != tuple(size):
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    x = resize_images(image.permute(2, 0, 1).unsqueeze(0).float(), size)
     mean = torch.tensor(config.pixel_mean, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(config.pixel_std, device=x.device).view(1, 3, 1, 1)
     x = (x - mean) / std

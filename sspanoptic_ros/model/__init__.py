@@ -5,7 +5,7 @@
 from .anchors import Anchors
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, release_checkpoint, save_checkpoint
 from .config import ModelConfig, load_model_config
-from .network import RawOutputs, SSPSNetwork, build_model, padded_size
+from .network import RawOutputs, SSPSNetwork, build_model, padded_size, resized_size
 
 __all__ = [
     "Anchors",
@@ -19,5 +19,6 @@ __all__ = [
     "padded_size",
     "read_checkpoint",
     "release_checkpoint",
+    "resized_size",
     "save_checkpoint",
 ]

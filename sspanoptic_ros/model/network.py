@@ -46,6 +46,27 @@ class RawOutputs(NamedTuple):
     detections: Detections | None = None
 
 
+def resized_size(height: int, width: int, short_side: int, max_long_side: int) -> tuple[int, int]:
+    """Size an image is resized to, in training and inference alike.
+
+    The shorter side becomes ``short_side`` and the longer at most ``max_long_side``, aspect kept;
+    both sides are rounded to a multiple of the dense stride (4), so the 1/4-resolution outputs
+    cover the resized image exactly (aspect error below half a stride).
+    """
+    scale = min(short_side / min(height, width), max_long_side / max(height, width))
+    return (
+        max(DENSE_STRIDE, round(height * scale / DENSE_STRIDE) * DENSE_STRIDE),
+        max(DENSE_STRIDE, round(width * scale / DENSE_STRIDE) * DENSE_STRIDE),
+    )
+
+
+def resize_images(images: Tensor, size: tuple[int, int]) -> Tensor:
+    """Resize float images (B, C, H, W) to ``size`` as training and inference do (bilinear, antialiased)."""
+    if tuple(images.shape[-2:]) == tuple(size):
+        return images
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
 def padded_size(height: int, width: int) -> tuple[int, int]:
     """Network input size after padding to the stride of p7."""
     return (
