@@ -50,7 +50,7 @@ def imagenet_state_dict(backbone: str, source: str, download: bool = False) -> d
     if not cached.is_file() and not download:
         raise FileNotFoundError(
             f"ImageNet weights for {backbone} are not in torchvision's cache ({cached}); "
-            "put them there, pass a local file, or allow the download explicitly"
+            "put them there, pass a local file, or allow the download (sspanoptic-train --download-weights)"
         )
     return weights.get_state_dict(progress=False)
 

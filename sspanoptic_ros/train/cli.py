@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config", help="training YAML (see sspanoptic_ros/configs/train_*.yaml)")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/last.pt")
     parser.add_argument(
+        "--download-weights",
+        action="store_true",
+        help="download the ImageNet backbone weights if torchvision's cache lacks them",
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         type=_override,
@@ -38,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         config = load_train_config(args.config, dict(args.overrides))
-        print(train(config, resume=args.resume))
+        print(train(config, resume=args.resume, download_weights=args.download_weights))
     except (FileNotFoundError, ValueError) as e:
         parser.exit(2, f"sspanoptic-train: error: {e}\n")
     return 0

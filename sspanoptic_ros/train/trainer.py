@@ -89,8 +89,11 @@ def _dataset(images, json_path, panoptic, categories, transform=None) -> CocoPan
     return CocoPanoptic(images, json_path, panoptic, categories=categories, transform=transform)
 
 
-def train(config: TrainConfig, resume: bool = False) -> Path:
+def train(config: TrainConfig, resume: bool = False, download_weights: bool = False) -> Path:
     """Train as ``config`` says and return the path of the last checkpoint.
+
+    ``download_weights`` lets torchvision download the ImageNet backbone weights the model
+    config names when they are not in its cache (rank 0 downloads, the others wait).
 
     With ``resume``, training continues from ``output_dir/last.pt`` (weights, optimiser,
     scheduler, epoch): data order per epoch depends only on (seed, epoch), so a resumed run
@@ -115,6 +118,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     _seed_everything(config.seed)
     output = Path(config.output_dir)
     model_config = load_model_config(config.model)
+    if download_weights and rank == 0:
+        build_model(model_config, download_weights=True)  # fills torchvision's cache
+    if distributed:
+        dist.barrier()
     model = build_model(model_config).to(device)
     categories = model_config.categories
     transform = TrainTransform(model_config.min_size, model_config.max_size, config.flip_prob)
