@@ -360,6 +360,9 @@ class PanopticNode(Node):
             rgb = image_to_rgb(msg, max_pixels)
         result = engine.infer(rgb)
         if not serving.is_set():  # stopped during the inference: the frame is abandoned
+            if engine.device.type == "cuda":  # the node dropped this engine: free what it held
+                del engine, result
+                torch.cuda.empty_cache()
             return
         publishers = camera.publishers
         for name in ID_IMAGES:
