@@ -6,16 +6,20 @@ TensorRT cannot be installed on this project's machines, so this is the one plac
 stands in for a real part. The fake implements only the TensorRT 10/11 Python API calls that
 ``export/tensorrt_build.py`` and ``engine/tensorrt_backend.py`` make, as documented, and has no
 TensorRT 10-only builder flags (like TensorRT 11). Its "plan" records the ONNX file and the
-optimisation profile; its execution context runs that ONNX file with ONNX Runtime (and the
-EfficientNMS reference for the plugin), reading the input from and writing the outputs to the
-raw addresses the backend binds, as TensorRT does. CUDA streams are replaced by no-ops.
+optimisation profile, and deserialises only with the plugin registry initialised when it holds
+EfficientNMS. Its execution context runs that ONNX file with ONNX Runtime (and the EfficientNMS
+reference for the plugin), reading the input from and writing the outputs to the raw addresses
+the backend binds, as TensorRT does. Its timing cache refuses a cache written by another
+TensorRT version. CUDA streams and the CUDA device context are replaced by no-ops.
 
 What this checks: our calls and their order (shapes set before output shapes are read, every
-output bound before execution), output types (int32 NMS outputs), the plan cache and its rebuild
-decisions, EfficientNMS plans end to end through the engine, and the error messages. What it
+output bound before execution, plugins registered before deserialising), output types (int32 NMS
+outputs), the plan and timing caches and their rebuild decisions, EfficientNMS plans end to end
+through the engine, and the error messages. What it
 cannot check: that TensorRT itself parses, builds and runs our graphs (see README).
 """
 
+import contextlib
 import ctypes
 import enum
 import json
@@ -127,6 +131,7 @@ def _fake_tensorrt(version: str = "11.0.0-fake") -> types.ModuleType:
     trt.NetworkDefinitionCreationFlag = enum.IntEnum("NetworkDefinitionCreationFlag", {"STRONGLY_TYPED": 1})
     trt.MemoryPoolType = enum.Enum("MemoryPoolType", "WORKSPACE")
     trt.plugins_registered = False
+    tag = f"cache of {version}:".encode()
 
     class Logger:
         WARNING = 2
@@ -171,10 +176,13 @@ def _fake_tensorrt(version: str = "11.0.0-fake") -> types.ModuleType:
             self.profiles.append(profile)
 
         def create_timing_cache(self, data: bytes):
-            return types.SimpleNamespace(serialize=lambda: data + b"t")
+            return types.SimpleNamespace(data=data, serialize=lambda: tag + data.removeprefix(tag) + b"t")
 
         def set_timing_cache(self, cache, ignore_mismatch):
+            if cache.data and not cache.data.startswith(tag):  # another TensorRT version or GPU
+                return False
             self.cache = cache
+            return True
 
         def get_timing_cache(self):
             return self.cache
@@ -206,9 +214,10 @@ def _fake_tensorrt(version: str = "11.0.0-fake") -> types.ModuleType:
 
         def deserialize_cuda_engine(self, data: bytes):
             try:
-                return _FakeEngine(trt, json.loads(data))
+                engine = _FakeEngine(trt, json.loads(data))
             except (ValueError, KeyError):
                 return None  # what TensorRT returns for a corrupt plan
+            return None if engine.nms and not trt.plugins_registered else engine  # plugin not found
 
     trt.Logger, trt.OnnxParser, trt.Builder, trt.Runtime = Logger, OnnxParser, Builder, Runtime
     trt.init_libnvinfer_plugins = init_libnvinfer_plugins
@@ -232,6 +241,7 @@ def fake_trt(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "tensorrt", trt)
     monkeypatch.setattr(torch.cuda, "Stream", _NoStream)
     monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: _NoStream())
+    monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Fake GPU")
     monkeypatch.setattr(loader_module, "tensorrt_available", lambda: (True, ""))
     monkeypatch.setenv("SSPANOPTIC_CACHE", str(tmp_path / "cache"))
@@ -305,3 +315,28 @@ def test_builder_registers_plugins_before_parsing_nms_graphs(fake_trt, monkeypat
     monkeypatch.setattr(fake_trt, "init_libnvinfer_plugins", lambda logger, namespace: True)
     with pytest.raises(ValueError, match="cannot parse .*EfficientNMS_TRT"):
         create_engine(DEMO, "tensorrt", device="cpu", tensorrt_nms=True)
+
+
+def test_a_fresh_process_loads_a_cached_nms_plan(fake_trt, monkeypatch):
+    """The runtime registers TensorRT's plugins itself: the builder may have run in another process."""
+    create_engine(DEMO, "tensorrt", device="cpu", tensorrt_nms=True)
+    fresh = _fake_tensorrt(fake_trt.__version__)
+    monkeypatch.setitem(sys.modules, "tensorrt", fresh)
+    engine = create_engine(DEMO, "tensorrt", device="cpu", tensorrt_nms=True)
+    assert not fresh.builds and engine.backend.builtin_nms is not None
+
+
+def test_timing_cache_of_another_tensorrt_is_replaced(fake_trt, tmp_path, caplog):
+    cache = tmp_path / "cache" / "timing-11.0.0_fake_Fake_GPU.cache"
+    cache.parent.mkdir()
+    cache.write_bytes(b"cache of 10.3.0:old")
+    with caplog.at_level(logging.WARNING):
+        create_engine(DEMO, "tensorrt", device="cpu")
+    assert "is not for this TensorRT and GPU" in caplog.text
+    assert cache.read_bytes().startswith(b"cache of 11.0.0-fake:")
+    assert [p.name for p in cache.parent.glob("*.tmp")] == []  # written through temporary files
+
+
+def test_nms_plans_refuse_thresholds_the_plugin_mishandles(fake_trt):
+    with pytest.raises(ValueError, match="candidate threshold >= 0.007"):
+        create_engine(DEMO, "tensorrt", device="cpu", tensorrt_nms=True, decode=DecodeParams(0.001))

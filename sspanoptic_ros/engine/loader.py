@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -68,8 +69,10 @@ def _cached_plan(onnx_path: Path) -> Path:
     profile = profile_for(read_onnx_metadata(onnx_path).config)
     # One plan per ONNX file (model, precision, NMS): a stale one is rebuilt in place, with the reason logged.
     plan = cache_dir() / f"{onnx_path.stem}.plan"
-    if not plan_is_current(plan, current_key(onnx_path, profile)):
-        build_plan(onnx_path, plan, profile, timing_cache=cache_dir() / "timing.cache")
+    key = current_key(onnx_path, profile)
+    if not plan_is_current(plan, key):
+        machine = re.sub(r"[^A-Za-z0-9.]+", "_", f"{key.tensorrt_version}-{key.gpu}")
+        build_plan(onnx_path, plan, profile, timing_cache=cache_dir() / f"timing-{machine}.cache")
     return plan
 
 

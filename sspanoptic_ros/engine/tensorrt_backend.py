@@ -21,6 +21,9 @@ from ..export.tensorrt_build import read_sidecar
 from ..model import RawOutputs
 from .backends import raw_outputs
 
+# TensorRT requires every tensor address to be aligned to this many bytes.
+TENSOR_ALIGNMENT = 256
+
 
 def tensorrt_available() -> tuple[bool, str]:
     """Whether TensorRT can be used here, and why not."""
@@ -54,14 +57,19 @@ class TensorRTBackend:
         self.device = torch.device(device)
         self.dtype = torch.float32  # the plan's input binding is fp32; fp16 is internal
         self._logger = trt.Logger(trt.Logger.WARNING)
+        trt.init_libnvinfer_plugins(self._logger, "")  # a plan with EfficientNMS needs the registry
         self._runtime = trt.Runtime(self._logger)
-        self.engine = self._runtime.deserialize_cuda_engine(plan.read_bytes())
-        if self.engine is None:
-            raise ValueError(
-                f"TensorRT cannot deserialise {plan} (corrupt, or built by another TensorRT/GPU)"
-            )
-        self.context = self.engine.create_execution_context()
-        self.stream = torch.cuda.Stream(self.device)
+        with torch.cuda.device(self.device):  # TensorRT works on the current CUDA device
+            self.engine = self._runtime.deserialize_cuda_engine(plan.read_bytes())
+            if self.engine is None:
+                raise ValueError(
+                    f"TensorRT cannot deserialise {plan}: corrupt, built by another TensorRT version "
+                    "or GPU, or needing a plugin this TensorRT lacks (see TensorRT's log above)"
+                )
+            self.context = self.engine.create_execution_context()
+            if self.context is None:
+                raise RuntimeError(f"TensorRT cannot create an execution context for {plan} (GPU memory?)")
+            self.stream = torch.cuda.Stream(self.device)
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         dtypes = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int32: torch.int32,
                   trt.int64: torch.int64}
@@ -79,19 +87,24 @@ class TensorRTBackend:
     def __call__(self, images: Tensor) -> RawOutputs:
         """Run the plan on ``images`` (B, 3, H, W) float32 on the device."""
         images = images.to(self.device, torch.float32).contiguous()
-        if not self.context.set_input_shape(INPUT_NAME, tuple(images.shape)):
-            raise ValueError(
-                f"input shape {tuple(images.shape)} is outside the plan's optimisation profile "
-                f"{self.build_key.min_shape}..{self.build_key.max_shape}; rebuild the plan"
-            )
-        self.context.set_tensor_address(INPUT_NAME, images.data_ptr())
-        tensors = {}
-        for name, dtype in self.outputs.items():
-            shape = tuple(self.context.get_tensor_shape(name))
-            tensors[name] = torch.empty(shape, dtype=dtype, device=self.device)
-            self.context.set_tensor_address(name, tensors[name].data_ptr())
-        self.stream.wait_stream(torch.cuda.current_stream(self.device))
-        if not self.context.execute_async_v3(self.stream.cuda_stream):
-            raise RuntimeError("TensorRT execution failed")
-        torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        if images.data_ptr() % TENSOR_ALIGNMENT:  # a view into a larger tensor
+            images = images.clone()
+        with torch.cuda.device(self.device):
+            if not self.context.set_input_shape(INPUT_NAME, tuple(images.shape)):
+                raise ValueError(
+                    f"input shape {tuple(images.shape)} is outside the plan's optimisation profile "
+                    f"{self.build_key.min_shape}..{self.build_key.max_shape}; rebuild the plan"
+                )
+            self.context.set_tensor_address(INPUT_NAME, images.data_ptr())
+            tensors = {}
+            for name, dtype in self.outputs.items():
+                shape = tuple(self.context.get_tensor_shape(name))
+                if min(shape) < 0:
+                    raise RuntimeError(f"TensorRT gives output {name} no fixed shape ({shape})")
+                tensors[name] = torch.empty(shape, dtype=dtype, device=self.device)
+                self.context.set_tensor_address(name, tensors[name].data_ptr())
+            self.stream.wait_stream(torch.cuda.current_stream(self.device))
+            if not self.context.execute_async_v3(self.stream.cuda_stream):
+                raise RuntimeError("TensorRT execution failed")
+            torch.cuda.current_stream(self.device).wait_stream(self.stream)
         return raw_outputs(tensors, self._thing_channels if self.builtin_nms else None)

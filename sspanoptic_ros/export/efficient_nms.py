@@ -31,6 +31,8 @@ PLUGIN_OP = "EfficientNMS_TRT"
 PLUGIN_DOMAIN = "TRT"
 # EfficientNMS runs NMS on at most this many best-scoring (anchor, class) pairs per image.
 PLUGIN_CANDIDATES = 4096
+# Below this score threshold the plugin switches to a dense kernel that keeps low scores.
+PLUGIN_MIN_THRESHOLD = 0.007
 
 
 def nms_settings_json(decode: DecodeParams | None) -> str:

@@ -16,7 +16,13 @@ from torch import Tensor, nn
 
 from ..head.decode import DecodeParams
 from ..model import ModelConfig, SSPSNetwork
-from .efficient_nms import NMS_OUTPUT_NAMES, NetworkWithNMS, nms_settings_from_json, nms_settings_json
+from .efficient_nms import (
+    NMS_OUTPUT_NAMES,
+    PLUGIN_MIN_THRESHOLD,
+    NetworkWithNMS,
+    nms_settings_from_json,
+    nms_settings_json,
+)
 
 OUTPUT_NAMES = ("semantic", "cls_logits", "box_deltas", "centers")
 INPUT_NAME = "images"
@@ -102,6 +108,11 @@ def export_onnx(
         raise ValueError(f"opset must be >= 17 (GroupNormalization-compatible), got {opset}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if nms and 0 < nms.candidate_threshold < PLUGIN_MIN_THRESHOLD:
+        raise ValueError(
+            f"EfficientNMS keeps scores below {PLUGIN_MIN_THRESHOLD} as detections of score ~0: "
+            f"use a candidate threshold >= {PLUGIN_MIN_THRESHOLD}, got {nms.candidate_threshold}"
+        )
     height, width = size or (256, 256)
     if height % 128 or width % 128:
         raise ValueError(f"export size must be multiples of 128, got {height} x {width}")

@@ -68,11 +68,18 @@ def sidecar_path(plan: Path) -> Path:
     return plan.with_name(plan.name + ".json")
 
 
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file: readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 def write_sidecar(plan: Path, config: ModelConfig, key: BuildKey) -> None:
     """Store the model config and build key beside ``plan``."""
-    sidecar_path(plan).write_text(
-        json.dumps({"config": config.to_dict(), "build_key": asdict(key)}, indent=1)
-    )
+    text = json.dumps({"config": config.to_dict(), "build_key": asdict(key)}, indent=1)
+    _write_atomic(sidecar_path(plan), text.encode())
 
 
 def read_sidecar(plan: Path) -> tuple[ModelConfig, BuildKey]:
@@ -151,18 +158,20 @@ def build_plan(
     shapes.set_shape(INPUT_NAME, *profile)
     build_config.add_optimization_profile(shapes)
     cache_file = Path(timing_cache) if timing_cache else None
-    cache = build_config.create_timing_cache(
-        cache_file.read_bytes() if cache_file and cache_file.is_file() else b""
-    )
-    build_config.set_timing_cache(cache, ignore_mismatch=False)
+    cached = cache_file.read_bytes() if cache_file and cache_file.is_file() else b""
+    cache = build_config.create_timing_cache(cached)
+    if cache is None or not build_config.set_timing_cache(cache, ignore_mismatch=False):
+        log.warning("timing cache %s is not for this TensorRT and GPU: starting an empty one", cache_file)
+        build_config.set_timing_cache(build_config.create_timing_cache(b""), ignore_mismatch=False)
     key = current_key(onnx_path, profile)
     log.info("building TensorRT %s plan from %s (this takes minutes)", key.precision, onnx_path)
     serialized = builder.build_serialized_network(network, build_config)
     if serialized is None:
         raise RuntimeError(f"TensorRT failed to build a plan from {onnx_path} (see the log above)")
-    plan_path.parent.mkdir(parents=True, exist_ok=True)
-    plan_path.write_bytes(bytes(serialized))
-    if cache_file:
-        cache_file.write_bytes(bytes(build_config.get_timing_cache().serialize()))
+    sidecar_path(plan_path).unlink(missing_ok=True)  # a plan is current only once its sidecar is back
+    _write_atomic(plan_path, bytes(serialized))
     write_sidecar(plan_path, config, key)
+    timing = build_config.get_timing_cache()
+    if cache_file and timing is not None:
+        _write_atomic(cache_file, bytes(timing.serialize()))
     return plan_path
