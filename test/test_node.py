@@ -37,8 +37,10 @@ from ros_helpers import (
 from sensor_msgs.msg import Image
 
 from sspanoptic_ros.data.synthetic import render_scene
-from sspanoptic_ros.engine import create_engine
-from sspanoptic_ros.model import build_model, save_checkpoint
+from sspanoptic_ros.engine import DecodeParams, Engine, create_engine
+from sspanoptic_ros.engine.backends import OnnxRuntimeBackend
+from sspanoptic_ros.export.onnx_export import export_onnx
+from sspanoptic_ros.model import build_model, load_checkpoint, save_checkpoint
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
 
 # --- fixtures -----------------------------------------------------------------------------
@@ -301,6 +303,32 @@ def test_lifecycle_transitions(model_dir, harness, ros_context):
                  "the cleaned-up node to destroy its publishers")
         assert node.trigger_shutdown() == TransitionCallbackReturn.SUCCESS
         assert state() == "finalized"
+    finally:
+        harness.executor.remove_node(node)
+        node.close()
+        node.destroy_node()
+
+
+def test_a_model_with_nms_inside_keeps_its_nms_settings(model_dir, harness, ros_context):
+    """A graph ending in EfficientNMS (run here by ONNX Runtime) fixes nms_threshold and max_detections."""
+    model, _ = load_checkpoint(model_dir / "tiny.pt")
+    path = export_onnx(model, model_dir / "tiny_nms.onnx", nms=DecodeParams(max_detections=20))
+    harness.subscribe_outputs("nms_cam/panoptic")
+    node = in_process_node(ros_context, "nms_test", model_path=str(path), backend="onnxruntime",
+                           max_detections=20, input_topics=["nms_cam/image"])
+    harness.executor.add_node(node)
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        refused = harness.set_parameter("nms_test", "nms_threshold", 0.3)
+        assert not refused.successful and "EfficientNMS" in refused.reason
+        assert harness.set_parameter("nms_test", "score_threshold", 0.5).successful
+        rgb = render_scene(2, 32, 48)[0]
+        sent = image_msg(raw_pixels(rgb, "rgb8"), 48, "rgb8", harness.next_stamp())
+        outputs = harness.exchange("nms_cam/image", sent, "nms_cam/panoptic")
+        engine = Engine(OnnxRuntimeBackend(path), model.config)
+        engine.update(score_threshold=0.5)
+        check_outputs(outputs, sent, rgb, engine)
     finally:
         harness.executor.remove_node(node)
         node.close()
