@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-import rclpy
 import torch
 
 from sspanoptic_ros.categories import Category
@@ -64,6 +63,8 @@ def coco_sample() -> Path:
 @pytest.fixture(scope="module")
 def ros_context():
     """One ROS context per test module, with ``ENV`` set and one torch thread."""
+    import rclpy  # here, so that the tests without ROS do not need it
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as mp:

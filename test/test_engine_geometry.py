@@ -37,6 +37,8 @@ class FakeBackend:
     name = "fake"
     device = torch.device("cpu")
     dtype = torch.float32
+    precision = "fp32"
+    builtin_nms = None
 
     def __init__(self, config: ModelConfig, hits: dict[tuple, tuple[int, float]]):
         self.config = config

@@ -21,15 +21,10 @@ from sspanoptic_ros.data.coco import read_rgb
 from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.engine import Engine
 from sspanoptic_ros.engine.backends import OnnxRuntimeBackend, TorchBackend
-from sspanoptic_ros.export.efficient_nms import (
-    NMS_OUTPUT_NAMES,
-    PLUGIN_DOMAIN,
-    PLUGIN_OP,
-    efficient_nms_reference,
-    pre_nms_graph,
-)
+from sspanoptic_ros.export.efficient_nms import PLUGIN_DOMAIN, PLUGIN_OP, pre_nms_graph
 from sspanoptic_ros.export.onnx_export import export_onnx, read_onnx_metadata
 from sspanoptic_ros.head.decode import DecodeParams, decode_boxes, decode_detections
+from sspanoptic_ros.head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
 from sspanoptic_ros.model import Anchors, build_model, load_checkpoint
 
 DEMO = REPO / "models" / "demo_synthetic.pt"
@@ -89,6 +84,16 @@ def test_graph_before_the_plugin_decodes_like_the_engine_at_any_size(tiny, tiny_
         torch.testing.assert_close(torch.from_numpy(outputs["logits"]), raw.cls_logits, atol=1e-4, rtol=1e-4)
 
 
+def test_plugin_reference_suppresses_at_the_threshold_itself():
+    """EfficientNMS drops a box whose IoU with a better one equals the threshold (torchvision keeps it)."""
+    boxes = torch.tensor([[[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 20.0]]])
+    logits = torch.tensor([[[3.0], [2.0], [1.0]]])
+    num, _, scores, _ = efficient_nms_reference(boxes, logits, 0.1, 0.5, 10)  # IoU 1, 1 and 0.5
+    assert num.item() == 1 and scores[0, 0] == torch.sigmoid(torch.tensor(3.0))
+    num, *_ = efficient_nms_reference(boxes, logits, 0.1, 1.0, 10)  # identical boxes: IoU 1 >= 1
+    assert num.item() == 2
+
+
 def test_plugin_reference_matches_our_decoding():
     """EfficientNMS's documented semantics give decode_detections' detections when neither truncates."""
     g = torch.Generator().manual_seed(0)
@@ -135,10 +140,11 @@ def test_decode_settings_of_a_graph_with_nms_are_fixed(tiny_nms_onnx):
     backend = OnnxRuntimeBackend(tiny_nms_onnx)
     engine = Engine(backend, backend.config)
     assert engine.decode.nms_threshold == 0.6 and engine.decode.max_detections == 37
-    engine.update(score_threshold=0.7, topk_candidates=5)  # the head's settings still change
+    engine.update(score_threshold=0.7)  # the panoptic head's settings still change
     assert engine.params.score_threshold == 0.7
-    with pytest.raises(ValueError, match="EfficientNMS .* built in"):
-        engine.update(nms_threshold=0.4)
+    for change in ({"nms_threshold": 0.4}, {"topk_candidates": 5}):  # the plugin has no per-level top-k
+        with pytest.raises(ValueError, match="EfficientNMS .* built in"):
+            engine.update(**change)
     with pytest.raises(ValueError, match="EfficientNMS .* built in"):
         Engine(backend, backend.config, decode=DecodeParams(max_detections=100))
     assert engine.decode.nms_threshold == 0.6
@@ -159,3 +165,24 @@ def test_fp16_graph_keeps_group_norm_in_fp32_and_agrees_with_fp32(coco_sample, t
     fp16, fp32 = Engine(OnnxRuntimeBackend(path), model.config), Engine(TorchBackend(model), model.config)
     for image in _images(coco_sample):
         assert (fp16.infer(image).panoptic == fp32.infer(image).panoptic).float().mean() >= 0.999
+
+
+def test_export_cli_checks_nms_and_fp16_graphs_and_refuses_misplaced_options(coco_sample, tmp_path, capsys):
+    import re
+
+    from sspanoptic_ros.export.cli import main
+
+    photos = [str(p) for p in sorted((coco_sample / "images").glob("*.jpg"))]
+    out = tmp_path / "demo.onnx"
+    assert main(["onnx", str(DEMO), str(out), "--nms", "--max-detections", "50", "--check", *photos]) == 0
+    printed = capsys.readouterr().out
+    assert '"max_detections": 50' in printed and read_onnx_metadata(out).nms.max_detections == 50
+    agreement = [float(v) for v in re.findall(r"identical panoptic pixels ([\d.]+)%", printed)]
+    assert len(agreement) == 4 and min(agreement) >= 99.9  # 2 photos + 2 synthetic scenes
+    for argv, words in (
+        (["onnx", str(DEMO), str(out), "--max-detections", "5"], "need --nms"),
+        (["tensorrt", str(out), str(tmp_path / "m.plan"), "--precision", "fp16"], "--precision fp16"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2 and words in capsys.readouterr().err

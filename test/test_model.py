@@ -166,7 +166,7 @@ def test_checkpoint_round_trip(tmp_path):
     assert loaded.config == model.config
     image = torch.randn(1, 3, 96, 160)
     with torch.no_grad():
-        for a, b in zip(model(image)[:4], loaded(image)[:4]):
+        for a, b in zip(model(image), loaded(image)):
             assert torch.equal(a, b)
 
 

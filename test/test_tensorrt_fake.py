@@ -38,10 +38,11 @@ from sspanoptic_ros.engine import Engine, create_engine
 from sspanoptic_ros.engine import loader as loader_module
 from sspanoptic_ros.engine.backends import OnnxRuntimeBackend
 from sspanoptic_ros.engine.tensorrt_backend import TensorRTBackend
-from sspanoptic_ros.export.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference, pre_nms_graph
+from sspanoptic_ros.export.efficient_nms import pre_nms_graph
 from sspanoptic_ros.export.onnx_export import read_onnx_metadata
 from sspanoptic_ros.export.tensorrt_build import profile_for
 from sspanoptic_ros.head.decode import DecodeParams
+from sspanoptic_ros.head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
 
 DEMO = REPO / "models" / "demo_synthetic.pt"
 

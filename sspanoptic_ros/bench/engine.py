@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [
             bench_engine(
                 path, b, args.device, args.precision, image, args.runs,
-                args.compile, args.cuda_graphs, args.tensorrt_nms,
+                compile=args.compile, cuda_graphs=args.cuda_graphs, tensorrt_nms=args.tensorrt_nms,
             )
             for b in args.backends
         ]

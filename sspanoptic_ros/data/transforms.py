@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from sspanoptic_ros.data.coco import IGNORE_INDEX, PanopticTarget, make_target
-from sspanoptic_ros.model.network import resize_images, resized_size
+from sspanoptic_ros.model.resize import resize_images, resized_size
 
 
 def _resize_nearest(labels: np.ndarray, height: int, width: int) -> np.ndarray:

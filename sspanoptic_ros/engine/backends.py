@@ -2,27 +2,43 @@
 # SPDX-License-Identifier: Apache-2.0
 """Network backends: each runs the raw network on a padded, normalised batch.
 
-A backend is a callable ``(images (B, 3, H, W)) -> RawOutputs`` with the outputs on the
-engine's device; ``name``, ``device`` and ``dtype`` (of the input it expects) describe it.
+A backend is a callable ``(images (B, 3, H, W)) -> RawOutputs | DetectedOutputs`` with the
+outputs on the engine's device. ``name``, ``device``, ``dtype`` (of the input it expects),
+``precision`` (of its compute) and ``builtin_nms`` (the decode settings of a network that ends
+in NMS and returns ``DetectedOutputs``, else None) describe it.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..categories import thing_channels
-from ..export.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference, pre_nms_graph
+from ..export.efficient_nms import pre_nms_graph
 from ..export.onnx_export import INPUT_NAME, read_onnx_metadata
 from ..head.detections import Detections
+from ..head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
 from ..model import RawOutputs, SSPSNetwork
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "fp16")
+
+
+class DetectedOutputs(NamedTuple):
+    """Outputs of a network that ends in NMS (EfficientNMS) for a batch of B images.
+
+    semantic and centers: as in ``RawOutputs``; detections: boxes in input pixels, not yet
+    clipped to the image, classes as semantic channels.
+    """
+
+    semantic: Tensor
+    centers: Tensor | None
+    detections: Detections
 
 
 class TorchBackend:
@@ -33,6 +49,7 @@ class TorchBackend:
     """
 
     name = "torch"
+    builtin_nms = None
 
     def __init__(
         self,
@@ -50,6 +67,7 @@ class TorchBackend:
         if cuda_graphs and self.device.type != "cuda":
             raise ValueError("CUDA graphs need a CUDA device")
         self.dtype = torch.float16 if precision == "fp16" else torch.float32
+        self.precision = precision
         self.config = model.config
         self.model = model.eval().to(self.device, self.dtype)
         self.cuda_graphs = cuda_graphs
@@ -65,7 +83,7 @@ class TorchBackend:
         torch.compiler.cudagraph_mark_step_begin()
         outputs = self._forward(images.to(self.device, self.dtype))
         # A graph's outputs live in its memory pool and are overwritten by its next replay.
-        return RawOutputs(*(t.clone() if t is not None else None for t in outputs))
+        return RawOutputs(*(t if t is None else t.clone() for t in outputs))
 
 
 class OnnxRuntimeBackend:
@@ -82,6 +100,7 @@ class OnnxRuntimeBackend:
 
         meta = read_onnx_metadata(path)
         self.config, self.weights_hash, self.builtin_nms = meta.config, meta.weights_sha256, meta.nms
+        self.precision = meta.precision
         self._thing_channels = thing_channels(self.config.categories)
         self.device = torch.device(device)
         self.dtype = torch.float32
@@ -100,7 +119,7 @@ class OnnxRuntimeBackend:
         self.output_names = [o.name for o in self.session.get_outputs()]
         log.info("ONNX Runtime providers: %s", self.session.get_providers())
 
-    def __call__(self, images: Tensor) -> RawOutputs:
+    def __call__(self, images: Tensor) -> RawOutputs | DetectedOutputs:
         """Run the network (through host memory; IO binding would avoid it on CUDA)."""
         outputs = self.session.run(None, {INPUT_NAME: np.ascontiguousarray(images.float().cpu().numpy())})
         tensors = dict(zip(self.output_names, (torch.from_numpy(o).to(self.device) for o in outputs)))
@@ -113,10 +132,12 @@ class OnnxRuntimeBackend:
         return raw_outputs(tensors, self._thing_channels if nms else None)
 
 
-def raw_outputs(tensors: dict[str, Tensor], thing_channels: list[int] | None = None) -> RawOutputs:
-    """RawOutputs from a graph's outputs by name; with ``thing_channels``, from EfficientNMS outputs."""
+def raw_outputs(
+    tensors: dict[str, Tensor], thing_channels: list[int] | None = None
+) -> RawOutputs | DetectedOutputs:
+    """Return a graph's outputs (by name) as RawOutputs, or with ``thing_channels`` as DetectedOutputs."""
     centers = tensors.get("centers")
     if thing_channels is None:
         return RawOutputs(tensors["semantic"], tensors["cls_logits"], tensors["box_deltas"], centers)
     detections = Detections.from_efficient_nms(*(tensors[n] for n in NMS_OUTPUT_NAMES), thing_channels)
-    return RawOutputs(tensors["semantic"], None, None, centers, detections)
+    return DetectedOutputs(tensors["semantic"], centers, detections)

@@ -18,6 +18,7 @@ from ..head.detections import Detections
 from ..head.panoptic import PanopticParams, PanopticResult, panoptic_head
 from ..model import Anchors, ModelConfig
 from ..model.network import DENSE_STRIDE
+from .backends import DetectedOutputs
 from .preprocess import DEFAULT_MAX_PIXELS, check_image, network_input_size, preprocess
 
 
@@ -59,8 +60,8 @@ class Engine:
         self.device = backend.device
         self.max_pixels = max_pixels
         self.channel_order = channel_order
-        # A network that ends in NMS (TensorRT with EfficientNMS) fixes the decode settings.
-        self._builtin_nms: DecodeParams | None = getattr(backend, "builtin_nms", None)
+        # A network that ends in NMS (EfficientNMS) fixes the decode settings.
+        self._builtin_nms: DecodeParams | None = backend.builtin_nms
         self._settings = (None, decode or self._builtin_nms or DecodeParams())
         self.params = params or PanopticParams(
             overlap_policy="closest_center" if config.use_centers else "highest_confidence"
@@ -93,10 +94,10 @@ class Engine:
                 f"model {self.config.name!r} has no centre branch: closest_center is unavailable"
             )
         fixed = self._builtin_nms
-        if fixed and replace(decode, topk_candidates=fixed.topk_candidates) != fixed:
+        if fixed and decode != fixed:
             raise ValueError(
-                f"this TensorRT plan runs EfficientNMS with {fixed} built in; other decode settings "
-                f"({decode}) need a plan built with them, or a plan without NMS"
+                f"this network runs EfficientNMS with {fixed} built in; other decode settings "
+                f"({decode}) need a model exported with them, or one without NMS"
             )
         # One assignment: a frame running in another thread sees the old or the new pair, never a mix.
         self._settings = (params, decode)
@@ -162,7 +163,7 @@ class Engine:
         raw = self.backend(x)
         times.network = clock.lap()
         sx, sy = width / size[1], height / size[0]
-        if raw.detections is not None:  # the network ends in NMS (with the backend's settings)
+        if isinstance(raw, DetectedOutputs):  # the network ends in NMS (with the backend's settings)
             detections = raw.detections.clipped(*size).scaled(sx, sy)
         else:
             anchors, per_level = self._anchors(x.shape[-2], x.shape[-1], self.device)

@@ -14,6 +14,7 @@ import torch
 
 from ..export.efficient_nms import nms_settings_json
 from ..export.onnx_export import export_onnx, read_onnx_metadata, weights_hash
+from ..files import locked, temporary_path
 from ..head.decode import DecodeParams
 from ..model import load_checkpoint
 from .backends import OnnxRuntimeBackend, TorchBackend
@@ -57,22 +58,34 @@ def _cached_onnx(checkpoint: Path, precision: str = "fp32", nms: DecodeParams | 
     model, _ = load_checkpoint(checkpoint)
     nms_tag = f"-nms{hashlib.sha256(nms_settings_json(nms).encode()).hexdigest()[:8]}" if nms else ""
     path = cache_dir() / f"{model.config.name}-{weights_hash(model)[:16]}-{precision}{nms_tag}.onnx"
-    if not path.is_file():
+    with locked(path):  # engines starting together export once
+        if path.is_file():
+            try:
+                read_onnx_metadata(path)
+                return path
+            except ValueError as e:
+                log.warning("cached ONNX file is unusable (%s): exporting it again", e)
         log.info("exporting %s to ONNX at %s", checkpoint, path)
-        export_onnx(model, path.with_suffix(".tmp.onnx"), precision=precision, nms=nms).replace(path)
+        tmp = temporary_path(path)
+        try:
+            export_onnx(model, tmp, precision=precision, nms=nms).replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path
 
 
-def _cached_plan(onnx_path: Path) -> Path:
+def _cached_plan(onnx_path: Path, device: str) -> Path:
     from ..export.tensorrt_build import build_plan, current_key, plan_is_current, profile_for
 
     profile = profile_for(read_onnx_metadata(onnx_path).config)
     # One plan per ONNX file (model, precision, NMS): a stale one is rebuilt in place, with the reason logged.
     plan = cache_dir() / f"{onnx_path.stem}.plan"
-    key = current_key(onnx_path, profile)
-    if not plan_is_current(plan, key):
-        machine = re.sub(r"[^A-Za-z0-9.]+", "_", f"{key.tensorrt_version}-{key.gpu}")
-        build_plan(onnx_path, plan, profile, timing_cache=cache_dir() / f"timing-{machine}.cache")
+    key = current_key(onnx_path, profile, device)
+    with locked(plan):  # engines starting together build once
+        if not plan_is_current(plan, key):
+            machine = re.sub(r"[^A-Za-z0-9.]+", "_", f"{key.tensorrt_version}-{key.gpu}")
+            timing = cache_dir() / f"timing-{machine}.cache"
+            build_plan(onnx_path, plan, profile, timing_cache=timing, device=device)
     return plan
 
 
@@ -91,9 +104,10 @@ def create_engine(
     ``auto`` picks TensorRT if usable, else torch on CUDA, else ONNX Runtime on the CPU.
     Checkpoints are exported to ONNX (and plans built) into ``cache_dir()`` when the backend needs it.
     ``compile`` runs the torch backend through torch.compile, ``cuda_graphs`` replays it as CUDA
-    graphs (CUDA only). ``tensorrt_nms`` builds plans from
-    checkpoints with EfficientNMS inside, using ``engine_args["decode"]`` (which then cannot change
-    at run time); for .onnx and .plan files, precision and NMS are those the file was made with.
+    graphs (CUDA only). ``tensorrt_nms`` builds plans from checkpoints with EfficientNMS inside,
+    using ``engine_args["decode"]``, which then cannot change at run time. An .onnx or .plan file
+    brings its own precision and NMS settings: where they differ from the arguments, the file's
+    win and a warning says so (as for options the chosen backend does not have).
     ``engine_args`` go to ``Engine`` (params, decode, max_pixels, channel_order).
     """
     path = Path(model_path)
@@ -111,10 +125,13 @@ def create_engine(
         model, _ = load_checkpoint(path)
         runner = TorchBackend(model, device, precision, compile, cuda_graphs)
     elif backend == "onnxruntime":
-        if precision != "fp32":
-            raise ValueError("the onnxruntime backend runs fp32 models only; use precision fp32")
         if suffix in PLAN_SUFFIXES:
             raise ValueError(f"the onnxruntime backend needs a .pt or .onnx file, got {path.name}")
+        if suffix in CHECKPOINT_SUFFIXES and precision != "fp32":
+            raise ValueError(
+                "the onnxruntime backend runs checkpoints in fp32; for fp16 give it an fp16 ONNX file "
+                "(sspanoptic-export onnx --precision fp16)"
+            )
         runner = OnnxRuntimeBackend(_cached_onnx(path) if suffix in CHECKPOINT_SUFFIXES else path, device)
     else:
         usable, why = tensorrt_available()
@@ -122,15 +139,29 @@ def create_engine(
             raise RuntimeError(f"the tensorrt backend is unavailable: {why}")
         if suffix in CHECKPOINT_SUFFIXES:
             nms = (engine_args.get("decode") or DecodeParams()) if tensorrt_nms else None
-            path = _cached_plan(_cached_onnx(path, precision, nms))
+            path = _cached_plan(_cached_onnx(path, precision, nms), device)
         elif suffix == ".onnx":
-            path = _cached_plan(path)
+            path = _cached_plan(path, device)
         runner = TensorRTBackend(path, device)
-        if (runner.build_key.precision, runner.builtin_nms is not None) != (precision, tensorrt_nms):
-            log.warning(
-                "%s is a %s plan %s EfficientNMS: precision %s and tensorrt_nms %s are ignored",
-                path.name, runner.build_key.precision, "with" if runner.builtin_nms else "without",
-                precision, tensorrt_nms,
-            )
+    decode = engine_args.get("decode")
+    ignored = _ignored_options(runner, precision, compile, cuda_graphs, tensorrt_nms, decode)
+    if ignored:
+        log.warning("%s backend with %s: %s", runner.name, path.name, "; ".join(ignored))
+    if runner.builtin_nms:
+        engine_args["decode"] = runner.builtin_nms
     log.info("engine: %s backend on %s, model %s", runner.name, device, runner.config.name)
     return Engine(runner, runner.config, **engine_args)
+
+
+def _ignored_options(runner, precision, compile, cuda_graphs, tensorrt_nms, decode) -> list[str]:
+    """Describe the requested options that ``runner`` (or its model file) overrides."""
+    ignored = []
+    if runner.precision != precision:
+        ignored.append(f"the file's precision {runner.precision} is used, not {precision}")
+    if (compile or cuda_graphs) and runner.name != "torch":
+        ignored.append("compile and cuda_graphs apply to the torch backend only")
+    if tensorrt_nms and not runner.builtin_nms:
+        ignored.append("tensorrt_nms is ignored: this model has no EfficientNMS inside")
+    if runner.builtin_nms and decode and decode != runner.builtin_nms:
+        ignored.append(f"its built-in EfficientNMS settings {runner.builtin_nms} are used, not {decode}")
+    return ignored

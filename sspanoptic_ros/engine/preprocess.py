@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from ..model.config import SIZE_DIVISIBILITY, ModelConfig
-from ..model.network import resize_images, resized_size
+from ..model.resize import resize_images, resized_size
 
 # 8K UHD; larger camera images are refused before anything proportional to them is allocated.
 DEFAULT_MAX_PIXELS = 7680 * 4320

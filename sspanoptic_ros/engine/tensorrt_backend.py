@@ -15,11 +15,12 @@ import torch
 from torch import Tensor
 
 from ..categories import thing_channels
-from ..export.efficient_nms import NMS_OUTPUT_NAMES, nms_settings_from_json
+from ..export.efficient_nms import nms_settings_from_json
 from ..export.onnx_export import INPUT_NAME
 from ..export.tensorrt_build import read_sidecar
+from ..head.efficient_nms import NMS_OUTPUT_NAMES
 from ..model import RawOutputs
-from .backends import raw_outputs
+from .backends import DetectedOutputs, raw_outputs
 
 # TensorRT requires every tensor address to be aligned to this many bytes.
 TENSOR_ALIGNMENT = 256
@@ -53,6 +54,7 @@ class TensorRTBackend:
             raise FileNotFoundError(f"TensorRT plan not found: {plan}")
         self.config, self.build_key = read_sidecar(plan)
         self.builtin_nms = nms_settings_from_json(self.build_key.nms)
+        self.precision = self.build_key.precision
         self._thing_channels = thing_channels(self.config.categories)
         self.device = torch.device(device)
         self.dtype = torch.float32  # the plan's input binding is fp32; fp16 is internal
@@ -84,7 +86,7 @@ class TensorRTBackend:
         if not expected <= set(self.outputs):
             raise ValueError(f"TensorRT plan {plan} lacks the outputs {sorted(expected - set(self.outputs))}")
 
-    def __call__(self, images: Tensor) -> RawOutputs:
+    def __call__(self, images: Tensor) -> RawOutputs | DetectedOutputs:
         """Run the plan on ``images`` (B, 3, H, W) float32 on the device."""
         images = images.to(self.device, torch.float32).contiguous()
         if images.data_ptr() % TENSOR_ALIGNMENT:  # a view into a larger tensor

@@ -4,13 +4,9 @@
 
 ``NetworkWithNMS`` decodes every anchor's box in the graph and feeds the boxes and the raw class
 logits to an ``EfficientNMS_TRT`` node (domain ``TRT``), which TensorRT's ONNX parser turns into
-the plugin. ONNX Runtime cannot run that node; the graph before it can, and
-``efficient_nms_reference`` computes what the plugin documents, so both are tested here.
-
-The plugin differs from ``head.decode.decode_detections`` in three small ways: it keeps the 4096
-best (anchor, class) pairs of the whole image instead of ``topk_candidates`` per level, it
-suppresses at IoU >= threshold instead of >, and boxes are clipped to the padded input before NMS
-(the engine clips them to the image afterwards).
+the plugin. ONNX Runtime cannot run that node; the graph before it can (``pre_nms_graph``), and
+``head.efficient_nms.efficient_nms_reference`` computes what the plugin does. Boxes are clipped
+to the padded input before NMS (the engine clips them to the image afterwards).
 """
 
 from __future__ import annotations
@@ -21,18 +17,14 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from torchvision.ops import batched_nms, clip_boxes_to_image
+from torchvision.ops import clip_boxes_to_image
 
 from ..head.decode import DecodeParams, decode_boxes
+from ..head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
 from ..model import Anchors, SSPSNetwork
 
-NMS_OUTPUT_NAMES = ("num_detections", "detection_boxes", "detection_scores", "detection_classes")
 PLUGIN_OP = "EfficientNMS_TRT"
 PLUGIN_DOMAIN = "TRT"
-# EfficientNMS runs NMS on at most this many best-scoring (anchor, class) pairs per image.
-PLUGIN_CANDIDATES = 4096
-# Below this score threshold the plugin switches to a dense kernel that keeps low scores.
-PLUGIN_MIN_THRESHOLD = 0.007
 
 
 def nms_settings_json(decode: DecodeParams | None) -> str:
@@ -52,36 +44,6 @@ def nms_settings_from_json(text: str) -> DecodeParams | None:
         return DecodeParams(**json.loads(text))
     except (TypeError, ValueError) as e:
         raise ValueError(f"invalid NMS settings {text!r}: {e}") from None
-
-
-def efficient_nms_reference(
-    boxes: Tensor, logits: Tensor, score_threshold: float, iou_threshold: float, max_output_boxes: int
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Compute what EfficientNMS does (box_coding 0, score_activation 1, no background class).
-
-    boxes: (B, N, 4) xyxy; logits: (B, N, K). Per image: (anchor, class) pairs with sigmoid score
-    >= ``score_threshold``, the ``PLUGIN_CANDIDATES`` best, class-wise NMS, the ``max_output_boxes``
-    best. Returns num_detections (B, 1) int32, detection_boxes (B, M, 4), detection_scores (B, M),
-    detection_classes (B, M) int32, padded with zeros, M = ``max_output_boxes``.
-    """
-    batch, _, num_classes = logits.shape
-    num = torch.zeros((batch, 1), dtype=torch.int32, device=boxes.device)
-    out_boxes = torch.zeros((batch, max_output_boxes, 4), dtype=boxes.dtype, device=boxes.device)
-    out_scores = torch.zeros((batch, max_output_boxes), dtype=logits.dtype, device=boxes.device)
-    out_classes = torch.zeros((batch, max_output_boxes), dtype=torch.int32, device=boxes.device)
-    for b in range(batch):
-        scores = torch.sigmoid(logits[b]).flatten()
-        candidates = torch.nonzero(scores >= score_threshold).squeeze(1)
-        scores, order = scores[candidates].topk(min(PLUGIN_CANDIDATES, candidates.numel()))
-        candidates = candidates[order]
-        anchor, label = candidates // num_classes, candidates % num_classes
-        keep = batched_nms(boxes[b, anchor], scores, label, iou_threshold)[:max_output_boxes]
-        n = keep.numel()
-        num[b, 0] = n
-        out_boxes[b, :n] = boxes[b, anchor[keep]]
-        out_scores[b, :n] = scores[keep]
-        out_classes[b, :n] = label[keep].int()
-    return num, out_boxes, out_scores, out_classes
 
 
 class _EfficientNMS(torch.autograd.Function):

@@ -15,14 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from ..head.decode import DecodeParams
+from ..head.efficient_nms import NMS_OUTPUT_NAMES, PLUGIN_MIN_THRESHOLD
 from ..model import ModelConfig, SSPSNetwork
-from .efficient_nms import (
-    NMS_OUTPUT_NAMES,
-    PLUGIN_MIN_THRESHOLD,
-    NetworkWithNMS,
-    nms_settings_from_json,
-    nms_settings_json,
-)
+from .efficient_nms import NetworkWithNMS, nms_settings_from_json, nms_settings_json
 
 OUTPUT_NAMES = ("semantic", "cls_logits", "box_deltas", "centers")
 INPUT_NAME = "images"

@@ -20,6 +20,7 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..files import write_atomic
 from ..model import ModelConfig, padded_size
 from ..model.config import SIZE_DIVISIBILITY
 from .efficient_nms import nms_settings_json
@@ -68,18 +69,10 @@ def sidecar_path(plan: Path) -> Path:
     return plan.with_name(plan.name + ".json")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file: readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def write_sidecar(plan: Path, config: ModelConfig, key: BuildKey) -> None:
     """Store the model config and build key beside ``plan``."""
     text = json.dumps({"config": config.to_dict(), "build_key": asdict(key)}, indent=1)
-    _write_atomic(sidecar_path(plan), text.encode())
+    write_atomic(sidecar_path(plan), text.encode())
 
 
 def read_sidecar(plan: Path) -> tuple[ModelConfig, BuildKey]:
@@ -99,8 +92,8 @@ def read_sidecar(plan: Path) -> tuple[ModelConfig, BuildKey]:
         raise ValueError(f"{path} is not valid plan metadata: {e}") from None
 
 
-def current_key(onnx_path: Path, profile=PAPER_PROFILE) -> BuildKey:
-    """Return the build key of ``onnx_path`` on this machine's TensorRT and GPU."""
+def current_key(onnx_path: Path, profile=PAPER_PROFILE, device: str = "cuda") -> BuildKey:
+    """Return the build key of ``onnx_path`` on this machine's TensorRT and the GPU ``device``."""
     import tensorrt as trt
     import torch
 
@@ -108,7 +101,7 @@ def current_key(onnx_path: Path, profile=PAPER_PROFILE) -> BuildKey:
     return BuildKey(
         meta.weights_sha256,
         trt.__version__,
-        torch.cuda.get_device_name(),
+        torch.cuda.get_device_name(device),
         meta.precision,
         *map(tuple, profile),
         nms=nms_settings_json(meta.nms),
@@ -133,16 +126,23 @@ def build_plan(
     profile=PAPER_PROFILE,
     workspace_gib: float = 4.0,
     timing_cache: str | Path | None = None,
+    device: str = "cuda",
 ) -> Path:
-    """Build a serialized TensorRT engine from our ONNX file, strongly typed.
+    """Build a serialized TensorRT engine from our ONNX file, strongly typed, for GPU ``device``.
 
     The plan computes in the ONNX file's precision (see ``export_onnx``); a graph ending in
     EfficientNMS gets TensorRT's plugin. ``profile`` is (min, opt, max) input shapes; a static
     ONNX file needs all three equal to its shape.
     """
+    import torch
+
+    with torch.cuda.device(device):  # TensorRT builds for the current CUDA device
+        return _build_plan(Path(onnx_path), Path(plan_path), profile, workspace_gib, timing_cache, device)
+
+
+def _build_plan(onnx_path, plan_path, profile, workspace_gib, timing_cache, device) -> Path:
     import tensorrt as trt
 
-    onnx_path, plan_path = Path(onnx_path), Path(plan_path)
     config = read_onnx_metadata(onnx_path).config
     logger = trt.Logger(trt.Logger.WARNING)
     trt.init_libnvinfer_plugins(logger, "")  # registers EfficientNMS_TRT for the parser
@@ -163,15 +163,15 @@ def build_plan(
     if cache is None or not build_config.set_timing_cache(cache, ignore_mismatch=False):
         log.warning("timing cache %s is not for this TensorRT and GPU: starting an empty one", cache_file)
         build_config.set_timing_cache(build_config.create_timing_cache(b""), ignore_mismatch=False)
-    key = current_key(onnx_path, profile)
+    key = current_key(onnx_path, profile, device)
     log.info("building TensorRT %s plan from %s (this takes minutes)", key.precision, onnx_path)
     serialized = builder.build_serialized_network(network, build_config)
     if serialized is None:
         raise RuntimeError(f"TensorRT failed to build a plan from {onnx_path} (see the log above)")
     sidecar_path(plan_path).unlink(missing_ok=True)  # a plan is current only once its sidecar is back
-    _write_atomic(plan_path, bytes(serialized))
+    write_atomic(plan_path, bytes(serialized))
     write_sidecar(plan_path, config, key)
     timing = build_config.get_timing_cache()
     if cache_file and timing is not None:
-        _write_atomic(cache_file, bytes(timing.serialize()))
+        write_atomic(cache_file, bytes(timing.serialize()))
     return plan_path

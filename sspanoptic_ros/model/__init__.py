@@ -5,7 +5,8 @@
 from .anchors import Anchors
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, release_checkpoint, save_checkpoint
 from .config import ModelConfig, load_model_config
-from .network import RawOutputs, SSPSNetwork, build_model, padded_size, resized_size
+from .network import RawOutputs, SSPSNetwork, build_model, padded_size
+from .resize import resize_images, resized_size
 
 __all__ = [
     "Anchors",
@@ -19,6 +20,7 @@ __all__ = [
     "padded_size",
     "read_checkpoint",
     "release_checkpoint",
+    "resize_images",
     "resized_size",
     "save_checkpoint",
 ]

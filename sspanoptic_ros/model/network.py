@@ -9,7 +9,7 @@ same module exports to ONNX and TensorRT. Decoding and the panoptic merge live i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -19,9 +19,6 @@ from .anchors import Anchors
 from .backbone import build_backbone
 from .branches import DenseBranch
 from .config import SIZE_DIVISIBILITY, ModelConfig
-
-if TYPE_CHECKING:
-    from ..head.detections import Detections
 
 # Stride of the semantic and centre outputs.
 DENSE_STRIDE = 4
@@ -35,36 +32,12 @@ class RawOutputs(NamedTuple):
     box_deltas: (B, N, 4) box regression, torchvision BoxCoder(1, 1, 1, 1) encoding.
     centers: (B, 2, ceil(H/4), ceil(W/4)) offsets (dx, dy) in input pixels from each
         pixel to its instance's box centre, or None without a centre branch.
-    detections: set instead of cls_logits and box_deltas by a backend whose network ends in
-        NMS (a TensorRT plan with EfficientNMS): boxes in input pixels, not yet clipped.
     """
 
     semantic: Tensor
-    cls_logits: Tensor | None
-    box_deltas: Tensor | None
+    cls_logits: Tensor
+    box_deltas: Tensor
     centers: Tensor | None
-    detections: Detections | None = None
-
-
-def resized_size(height: int, width: int, short_side: int, max_long_side: int) -> tuple[int, int]:
-    """Size an image is resized to, in training and inference alike.
-
-    The shorter side becomes ``short_side`` and the longer at most ``max_long_side``, aspect kept;
-    both sides are rounded to a multiple of the dense stride (4), so the 1/4-resolution outputs
-    cover the resized image exactly (aspect error below half a stride).
-    """
-    scale = min(short_side / min(height, width), max_long_side / max(height, width))
-    return (
-        max(DENSE_STRIDE, round(height * scale / DENSE_STRIDE) * DENSE_STRIDE),
-        max(DENSE_STRIDE, round(width * scale / DENSE_STRIDE) * DENSE_STRIDE),
-    )
-
-
-def resize_images(images: Tensor, size: tuple[int, int]) -> Tensor:
-    """Resize float images (B, C, H, W) to ``size`` as training and inference do (bilinear, antialiased)."""
-    if tuple(images.shape[-2:]) == tuple(size):
-        return images
-    return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
 def padded_size(height: int, width: int) -> tuple[int, int]:

@@ -119,6 +119,12 @@ def category_difference(model: list[Category], expected: list[Category]) -> str 
     return "; ".join(differences) or None
 
 
+def _free_gpu_cache(device: torch.device) -> None:
+    """Return the GPU memory torch caches but no tensor uses any more (after dropping an engine)."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
 def _first_line(error: Exception) -> str:
     """One log line about ``error``: its message's first line, with its type if not self-explaining."""
     lines = str(error).strip().splitlines()
@@ -320,10 +326,9 @@ class PanopticNode(Node):
     def _drop_engine(self) -> None:
         if self._engine is None:
             return
-        cuda = self._engine.device.type == "cuda"
+        device = self._engine.device
         self._engine = None
-        if cuda:
-            torch.cuda.empty_cache()
+        _free_gpu_cache(device)
 
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         """Apply threshold and policy changes to the engine; reject invalid values with a reason."""
@@ -360,9 +365,9 @@ class PanopticNode(Node):
             rgb = image_to_rgb(msg, max_pixels)
         result = engine.infer(rgb)
         if not serving.is_set():  # stopped during the inference: the frame is abandoned
-            if engine.device.type == "cuda":  # the node dropped this engine: free what it held
-                del engine, result
-                torch.cuda.empty_cache()
+            device = engine.device
+            del engine, result  # the node dropped this engine: this was its last reference
+            _free_gpu_cache(device)
             return
         publishers = camera.publishers
         for name in ID_IMAGES:

@@ -93,7 +93,8 @@ def train(config: TrainConfig, resume: bool = False, download_weights: bool = Fa
     """Train as ``config`` says and return the path of the last checkpoint.
 
     ``download_weights`` lets torchvision download the ImageNet backbone weights the model
-    config names when they are not in its cache (rank 0 downloads, the others wait).
+    config names when they are not in its cache (local rank 0 of each machine downloads, the
+    other ranks wait; torchrun ends them all if a download fails).
 
     With ``resume``, training continues from ``output_dir/last.pt`` (weights, optimiser,
     scheduler, epoch): data order per epoch depends only on (seed, epoch), so a resumed run
@@ -118,8 +119,8 @@ def train(config: TrainConfig, resume: bool = False, download_weights: bool = Fa
     _seed_everything(config.seed)
     output = Path(config.output_dir)
     model_config = load_model_config(config.model)
-    if download_weights and rank == 0:
-        build_model(model_config, download_weights=True)  # fills torchvision's cache
+    if download_weights and int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        build_model(model_config, download_weights=True)  # fills this machine's torchvision cache
     if distributed:
         dist.barrier()
     model = build_model(model_config).to(device)
