@@ -106,7 +106,7 @@ def test_plugin_reference_matches_our_decoding():
     boxes[..., 1::2] = boxes[..., 1::2].clamp(0, 256)
     ours = decode_detections(
         logits, deltas, anchor_boxes, per_level, (256, 384), [3, 4],
-        candidate_threshold=0.3, topk_candidates=10**6, nms_threshold=0.5, max_detections=50,
+        DecodeParams(candidate_threshold=0.3, topk_candidates=10**6, nms_threshold=0.5, max_detections=50),
     )
     num, plugin_boxes, scores, classes = efficient_nms_reference(boxes, logits, 0.3, 0.5, 50)
     assert num.dtype == classes.dtype == torch.int32 and plugin_boxes.shape == (2, 50, 4)

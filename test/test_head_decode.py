@@ -8,7 +8,7 @@ import pytest
 import torch
 from torchvision.models.detection._utils import BoxCoder
 
-from sspanoptic_ros.head import Detections, decode_detections
+from sspanoptic_ros.head import DecodeParams, Detections, decode_detections
 
 THINGS = [3, 4]  # semantic channels of detector classes 0 and 1
 IMAGE = (64, 96)  # height, width
@@ -41,8 +41,9 @@ def raw(*candidates, batch=1):
     return cls_logits, box_deltas
 
 
-def decode(cls_logits, box_deltas, **kwargs):
-    return decode_detections(cls_logits, box_deltas, ANCHORS, PER_LEVEL, IMAGE, THINGS, **kwargs)
+def decode(cls_logits, box_deltas, **params):
+    params = DecodeParams(**params)
+    return decode_detections(cls_logits, box_deltas, ANCHORS, PER_LEVEL, IMAGE, THINGS, params)
 
 
 def test_round_trip_through_the_box_coder():

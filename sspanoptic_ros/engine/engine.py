@@ -174,10 +174,7 @@ class Engine:
                 per_level,
                 size,
                 self._thing_channels,
-                candidate_threshold=decode.candidate_threshold,
-                topk_candidates=decode.topk_candidates,
-                nms_threshold=decode.nms_threshold,
-                max_detections=decode.max_detections,
+                decode,
             ).scaled(sx, sy)
         dense_h, dense_w = size[0] // DENSE_STRIDE, size[1] // DENSE_STRIDE
         centers = None

@@ -52,33 +52,20 @@ def decode_detections(
     anchors_per_level: list[int],
     image_size: tuple[int, int],
     thing_channels: list[int],
-    *,
-    candidate_threshold: float = 0.05,
-    topk_candidates: int = 1000,
-    nms_threshold: float = 0.5,
-    max_detections: int = 100,
+    params: DecodeParams = DecodeParams(),
 ) -> Detections:
     """Decode, clip and NMS the detector outputs of a batch.
 
     cls_logits: (B, N, K) logits over the K thing classes; box_deltas: (B, N, 4);
     anchors: (N, 4) xyxy, levels concatenated with ``anchors_per_level`` anchors each;
     image_size: (height, width) the boxes are clipped to. Per level, the (anchor, class)
-    pairs with sigmoid score > ``candidate_threshold`` are kept, at most ``topk_candidates``
-    of them; then class-wise NMS at IoU ``nms_threshold`` and the ``max_detections`` best
-    remain. Boxes and scores come back as float32, sorted by decreasing score.
+    pairs with sigmoid score > ``params.candidate_threshold`` are kept, at most
+    ``params.topk_candidates`` of them; then class-wise NMS at IoU ``params.nms_threshold`` and the
+    ``params.max_detections`` best remain. Boxes and scores come back as float32, sorted by
+    decreasing score.
     """
     _check_inputs(cls_logits, box_deltas, anchors, anchors_per_level, image_size, thing_channels)
-    if not 0.0 <= candidate_threshold < 1.0 or not 0.0 <= nms_threshold <= 1.0:
-        raise ValueError(
-            f"candidate_threshold must be in [0, 1) and nms_threshold in [0, 1], "
-            f"got {candidate_threshold} and {nms_threshold}"
-        )
-    if topk_candidates < 1 or max_detections < 1:
-        raise ValueError(
-            f"topk_candidates and max_detections must be >= 1, "
-            f"got {topk_candidates} and {max_detections}"
-        )
-    batch, device = cls_logits.shape[0], cls_logits.device
+    batch, device, max_detections = cls_logits.shape[0], cls_logits.device, params.max_detections
     out_boxes = torch.zeros((batch, max_detections, 4), device=device)
     out_scores = torch.zeros((batch, max_detections), device=device)
     out_classes = torch.full((batch, max_detections), PADDING_CLASS, device=device)
@@ -90,13 +77,17 @@ def decode_detections(
         anchors.float().split(anchors_per_level),
     ))
     for b in range(batch):
-        boxes, scores, labels = zip(*(
-            _level_candidates(logits[b], deltas[b], level_anchors, candidate_threshold, topk_candidates)
-            for logits, deltas, level_anchors in levels
-        ))
+        boxes, scores, labels = [], [], []
+        for logits, deltas, level_anchors in levels:
+            level_scores, anchor, label = best_pairs(
+                logits[b], params.candidate_threshold, params.topk_candidates
+            )
+            boxes.append(decode_boxes(deltas[b, anchor], level_anchors[anchor]))
+            scores.append(level_scores)
+            labels.append(label)
         boxes = clip_boxes_to_image(torch.cat(boxes), image_size)
         scores, labels = torch.cat(scores), torch.cat(labels)
-        keep = batched_nms(boxes, scores, labels, nms_threshold)[:max_detections]
+        keep = batched_nms(boxes, scores, labels, params.nms_threshold)[:max_detections]
         n = keep.numel()
         out_boxes[b, :n] = boxes[keep]
         out_scores[b, :n] = scores[keep]
@@ -105,18 +96,21 @@ def decode_detections(
     return Detections(out_boxes, out_scores, out_classes, num_valid)
 
 
-def _level_candidates(
-    logits: Tensor, deltas: Tensor, anchors: Tensor, threshold: float, topk: int
+def best_pairs(
+    logits: Tensor, threshold: float, k: int, keep_equal: bool = False
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Boxes, scores and detector classes of one image's best (anchor, class) pairs on one level."""
-    num_classes = logits.shape[-1]
+    """Return (scores, anchors, classes) of the ``k`` best (anchor, class) pairs of ``logits`` (N, K).
+
+    Only pairs whose sigmoid score exceeds ``threshold`` (or equals it, with ``keep_equal``) count;
+    the pairs come sorted by decreasing score.
+    """
     scores = torch.sigmoid(logits).flatten()
-    candidates = torch.nonzero(scores > threshold).squeeze(1)
-    scores, order = scores[candidates].topk(min(topk, candidates.numel()))
+    passing = scores >= threshold if keep_equal else scores > threshold
+    candidates = torch.nonzero(passing).squeeze(1)
+    scores, order = scores[candidates].topk(min(k, candidates.numel()))
     candidates = candidates[order]
-    anchor_index = torch.div(candidates, num_classes, rounding_mode="floor")
-    boxes = decode_boxes(deltas[anchor_index], anchors[anchor_index])
-    return boxes, scores, candidates % num_classes
+    num_classes = logits.shape[-1]
+    return scores, torch.div(candidates, num_classes, rounding_mode="floor"), candidates % num_classes
 
 
 def _check_inputs(

@@ -17,6 +17,8 @@ import torch
 from torch import Tensor
 from torchvision.ops import batched_nms
 
+from .decode import best_pairs
+
 NMS_OUTPUT_NAMES = ("num_detections", "detection_boxes", "detection_scores", "detection_classes")
 # EfficientNMS runs NMS on at most this many best-scoring (anchor, class) pairs per image.
 PLUGIN_CANDIDATES = 4096
@@ -35,17 +37,13 @@ def efficient_nms_reference(
     detection_boxes (B, M, 4), detection_scores (B, M), detection_classes (B, M) int32, padded
     with zeros, M = ``max_output_boxes``.
     """
-    batch, _, num_classes = logits.shape
+    batch = logits.shape[0]
     num = torch.zeros((batch, 1), dtype=torch.int32, device=boxes.device)
     out_boxes = torch.zeros((batch, max_output_boxes, 4), dtype=boxes.dtype, device=boxes.device)
     out_scores = torch.zeros((batch, max_output_boxes), dtype=logits.dtype, device=boxes.device)
     out_classes = torch.zeros((batch, max_output_boxes), dtype=torch.int32, device=boxes.device)
     for b in range(batch):
-        scores = torch.sigmoid(logits[b]).flatten()
-        candidates = torch.nonzero(scores >= score_threshold).squeeze(1)
-        scores, order = scores[candidates].topk(min(PLUGIN_CANDIDATES, candidates.numel()))
-        candidates = candidates[order]
-        anchor, label = candidates // num_classes, candidates % num_classes
+        scores, anchor, label = best_pairs(logits[b], score_threshold, PLUGIN_CANDIDATES, keep_equal=True)
         # The plugin suppresses at IoU >= threshold, torchvision at IoU > threshold.
         at_or_above = math.nextafter(iou_threshold, -math.inf)
         keep = batched_nms(boxes[b, anchor], scores, label, at_or_above)[:max_output_boxes]
