@@ -21,7 +21,7 @@ from torchvision.ops import clip_boxes_to_image
 
 from ..head.decode import DecodeParams, decode_boxes
 from ..head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
-from ..model import Anchors, SSPSNetwork
+from ..model import SSPSNetwork
 
 PLUGIN_OP = "EfficientNMS_TRT"
 PLUGIN_DOMAIN = "TRT"
@@ -89,13 +89,12 @@ class NetworkWithNMS(nn.Module):
         super().__init__()
         self.model = model
         self.decode = decode
-        self.anchors = Anchors(model.config)
 
     def forward(self, images: Tensor) -> tuple[Tensor, ...]:
         """Run on normalised images (B, 3, H, W), H and W multiples of 128."""
         raw = self.model(images)
         height, width = images.shape[-2:]
-        anchors = torch.cat(self.anchors.grid(height, width, images.device))
+        anchors = torch.cat(self.model.anchors.grid(height, width, images.device))
         boxes = clip_boxes_to_image(decode_boxes(raw.box_deltas.float(), anchors), (height, width))
         detections = _EfficientNMS.apply(
             boxes,
