@@ -12,19 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def temporary_path(path: Path) -> Path:
-    """Return a new, unique file name beside ``path`` with the same suffix, for writing it first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    return Path(name)
-
-
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file: readers never see a partial file."""
-    tmp = temporary_path(path)
+    """Write ``data`` to ``path`` through a unique temporary file: readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
-        tmp.write_bytes(data)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

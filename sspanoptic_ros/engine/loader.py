@@ -14,7 +14,7 @@ import torch
 
 from ..export.efficient_nms import nms_settings_json
 from ..export.onnx_export import export_onnx, read_onnx_metadata, weights_hash
-from ..files import locked, temporary_path
+from ..files import locked
 from ..head.decode import DecodeParams
 from ..model import load_checkpoint
 from .backends import OnnxRuntimeBackend, TorchBackend
@@ -66,21 +66,17 @@ def _cached_onnx(checkpoint: Path, precision: str = "fp32", nms: DecodeParams | 
             except ValueError as e:
                 log.warning("cached ONNX file is unusable (%s): exporting it again", e)
         log.info("exporting %s to ONNX at %s", checkpoint, path)
-        tmp = temporary_path(path)
-        try:
-            export_onnx(model, tmp, precision=precision, nms=nms).replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path
+        return export_onnx(model, path, precision=precision, nms=nms)
 
 
 def _cached_plan(onnx_path: Path, device: str) -> Path:
     from ..export.tensorrt_build import build_plan, current_key, plan_is_current, profile_for
 
-    profile = profile_for(read_onnx_metadata(onnx_path).config)
+    meta = read_onnx_metadata(onnx_path)
+    profile = profile_for(meta.config)
     # One plan per ONNX file (model, precision, NMS): a stale one is rebuilt in place, with the reason logged.
     plan = cache_dir() / f"{onnx_path.stem}.plan"
-    key = current_key(onnx_path, profile, device)
+    key = current_key(meta, profile, device)
     with locked(plan):  # engines starting together build once
         if not plan_is_current(plan, key):
             machine = re.sub(r"[^A-Za-z0-9.]+", "_", f"{key.tensorrt_version}-{key.gpu}")

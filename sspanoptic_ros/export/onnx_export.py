@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import warnings
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from ..files import write_atomic
 from ..head.decode import DecodeParams
 from ..head.efficient_nms import NMS_OUTPUT_NAMES, PLUGIN_MIN_THRESHOLD
 from ..model import ModelConfig, SSPSNetwork
@@ -112,25 +114,25 @@ def export_onnx(
     if height % 128 or width % 128:
         raise ValueError(f"export size must be multiples of 128, got {height} x {width}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     names = list(OUTPUT_NAMES[: 4 if model.config.use_centers else 3])
     if nms:
         names = names[:1] + names[3:] + list(NMS_OUTPUT_NAMES)
     dynamic = None if size else {INPUT_NAME: {2: "height", 3: "width"}}
     dummy = torch.zeros(1, 3, height, width, device=next(model.parameters()).device)
+    graph = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
         torch.onnx.export(
             _Exported(model.eval(), precision, nms),
             (dummy,),
-            str(path),
+            graph,
             input_names=[INPUT_NAME],
             output_names=names,
             dynamic_axes=dynamic,
             opset_version=opset,
             dynamo=False,
         )
-    proto = onnx.load(str(path))
+    proto = onnx.load_from_string(graph.getvalue())
     for key, value in (
         (CONFIG_KEY, json.dumps(model.config.to_dict())),
         (HASH_KEY, weights_hash(model)),
@@ -140,7 +142,7 @@ def export_onnx(
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(path))
+    write_atomic(path, proto.SerializeToString())  # processes sharing a cache never read a partial file
     return path
 
 

@@ -24,7 +24,7 @@ from ..files import write_atomic
 from ..model import ModelConfig, padded_size
 from ..model.config import SIZE_DIVISIBILITY
 from .efficient_nms import nms_settings_json
-from .onnx_export import INPUT_NAME, read_onnx_metadata
+from .onnx_export import INPUT_NAME, OnnxMetadata, read_onnx_metadata
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,11 @@ def read_sidecar(plan: Path) -> tuple[ModelConfig, BuildKey]:
         raise ValueError(f"{path} is not valid plan metadata: {e}") from None
 
 
-def current_key(onnx_path: Path, profile=PAPER_PROFILE, device: str = "cuda") -> BuildKey:
-    """Return the build key of ``onnx_path`` on this machine's TensorRT and the GPU ``device``."""
+def current_key(meta: OnnxMetadata, profile=PAPER_PROFILE, device: str = "cuda") -> BuildKey:
+    """Return the build key of an ONNX file (its ``meta``) on this TensorRT and the GPU ``device``."""
     import tensorrt as trt
     import torch
 
-    meta = read_onnx_metadata(onnx_path)
     return BuildKey(
         meta.weights_sha256,
         trt.__version__,
@@ -143,7 +142,7 @@ def build_plan(
 def _build_plan(onnx_path, plan_path, profile, workspace_gib, timing_cache, device) -> Path:
     import tensorrt as trt
 
-    config = read_onnx_metadata(onnx_path).config
+    meta = read_onnx_metadata(onnx_path)
     logger = trt.Logger(trt.Logger.WARNING)
     trt.init_libnvinfer_plugins(logger, "")  # registers EfficientNMS_TRT for the parser
     builder = trt.Builder(logger)
@@ -163,14 +162,14 @@ def _build_plan(onnx_path, plan_path, profile, workspace_gib, timing_cache, devi
     if cache is None or not build_config.set_timing_cache(cache, ignore_mismatch=False):
         log.warning("timing cache %s is not for this TensorRT and GPU: starting an empty one", cache_file)
         build_config.set_timing_cache(build_config.create_timing_cache(b""), ignore_mismatch=False)
-    key = current_key(onnx_path, profile, device)
+    key = current_key(meta, profile, device)
     log.info("building TensorRT %s plan from %s (this takes minutes)", key.precision, onnx_path)
     serialized = builder.build_serialized_network(network, build_config)
     if serialized is None:
         raise RuntimeError(f"TensorRT failed to build a plan from {onnx_path} (see the log above)")
     sidecar_path(plan_path).unlink(missing_ok=True)  # a plan is current only once its sidecar is back
     write_atomic(plan_path, bytes(serialized))
-    write_sidecar(plan_path, config, key)
+    write_sidecar(plan_path, meta.config, key)
     timing = build_config.get_timing_cache()
     if cache_file and timing is not None:
         write_atomic(cache_file, bytes(timing.serialize()))
