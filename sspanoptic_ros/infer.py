@@ -2,29 +2,27 @@
 # SPDX-License-Identifier: Apache-2.0
 """``sspanoptic-infer``: panoptic segmentation of images, folders and videos without ROS.
 
-For every input frame it writes a COCO panoptic PNG (segment id = category * 1000 + instance,
-encoded as R + 256 G + 256^2 B) and a colourised overlay; ``predictions.json`` collects the
-COCO ``annotations`` with their ``segments_info`` and the model's ``categories``.
+For every input frame it writes a COCO panoptic PNG (segment id = category * 1000 + instance)
+and a colourised overlay; ``predictions.json`` collects the COCO ``annotations`` with their
+``segments_info`` and the model's ``categories`` (see ``predictions``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from .data.coco import read_rgb, write_panoptic_png, write_rgb
+from .data.coco import read_rgb
 from .data.video import video_frames
 from .engine import BACKENDS, ImageError, create_engine
-from .evaluation.evaluate import segments_info
-from .head.panoptic import OVERLAP_POLICIES, PanopticResult
+from .head.panoptic import OVERLAP_POLICIES
 from .paths import default_model_path
+from .predictions import PredictionWriter
 from .progress import progress
-from .visualization import color_lut, colorize_panoptic
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -54,39 +52,6 @@ def read_frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
         return
     for index, frame in enumerate(video_frames(path)):
         yield f"{path.stem}_{index:06d}", frame
-
-
-class PredictionWriter:
-    """Writes COCO panoptic predictions (PNG per image + one JSON) and colourised overlays."""
-
-    def __init__(self, out_dir: str | Path, categories, alpha: float = 0.5, overlays: bool = True):
-        self.out = Path(out_dir)
-        (self.out / "panoptic").mkdir(parents=True, exist_ok=True)
-        if overlays:
-            (self.out / "colored").mkdir(parents=True, exist_ok=True)
-        self.categories, self.alpha, self.overlays = categories, alpha, overlays
-        self.lut = color_lut(categories)
-        self.annotations: list[dict] = []
-
-    def add(self, name: str, image_id, image: np.ndarray, result: PanopticResult) -> None:
-        """Write one image's prediction."""
-        file_name = f"{name}.png"
-        write_panoptic_png(self.out / "panoptic" / file_name, result.panoptic.cpu().numpy())
-        self.annotations.append(
-            {"image_id": image_id, "file_name": file_name, "segments_info": segments_info(result)}
-        )
-        if self.overlays:
-            colored = colorize_panoptic(
-                result.category.cpu().numpy(), result.instance.cpu().numpy(), self.lut, image, self.alpha
-            )
-            write_rgb(self.out / "colored" / file_name, colored)
-
-    def close(self) -> Path:
-        """Write ``predictions.json`` and return its path."""
-        path = self.out / "predictions.json"
-        data = {"annotations": self.annotations, "categories": [c.to_dict() for c in self.categories]}
-        path.write_text(json.dumps(data))
-        return path
 
 
 def main(argv: list[str] | None = None) -> int:

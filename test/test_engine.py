@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The engine API: backends agree, auto choice, artifacts carry metadata, bad inputs refused."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from sspanoptic_ros.engine import ImageError, choose_backend, create_engine
 from sspanoptic_ros.engine.tensorrt_backend import tensorrt_available
 from sspanoptic_ros.export.onnx_export import export_onnx, read_onnx_metadata
 from sspanoptic_ros.export.tensorrt_build import BuildKey, plan_is_current, read_sidecar, write_sidecar
+from sspanoptic_ros.head import PanopticParams
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.paths import default_model_path
 
@@ -120,12 +123,19 @@ def test_parameters_change_and_validate(engines):
     engine.update(score_threshold=0.4, overlap_policy="closest_center", nms_threshold=0.5)
 
 
-def test_closest_center_needs_a_centre_branch(tmp_path):
+def test_closest_center_needs_a_centre_branch(tmp_path, caplog):
+    """One behaviour everywhere: without a centre branch, closest_center runs highest_confidence."""
     path = save_checkpoint(tmp_path / "nocenter.pt", build_model(tiny_config(use_centers=False)))
     engine = create_engine(path, "torch")
     assert engine.params.overlap_policy == "highest_confidence"
-    with pytest.raises(ValueError, match="no centre branch"):
-        engine.update(overlap_policy="closest_center")
+    assert "no centre branch" not in caplog.text  # the model's default: nothing to warn about
+    engine.update(overlap_policy="smallest_first")
+    engine.update(overlap_policy="closest_center", score_threshold=0.3)
+    assert (engine.params.overlap_policy, engine.params.score_threshold) == ("highest_confidence", 0.3)
+    assert "no centre branch: overlap_policy closest_center falls back to highest_confidence" in caplog.text
+    asked = PanopticParams(overlap_policy="closest_center")
+    engine = create_engine(path, "torch", params=asked)
+    assert engine.params == replace(asked, overlap_policy="highest_confidence")
 
 
 def test_bad_model_files_are_refused(tmp_path, checkpoint):

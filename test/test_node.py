@@ -17,6 +17,7 @@ import pytest
 import torch
 from conftest import REPO, tiny_config
 from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.srv import GetParameters
 from rclpy.lifecycle import TransitionCallbackReturn
 from ros_helpers import (
     TIMEOUT,
@@ -329,6 +330,38 @@ def test_a_model_with_nms_inside_keeps_its_nms_settings(model_dir, harness, ros_
         engine = Engine(OnnxRuntimeBackend(path), model.config)
         engine.update(score_threshold=0.5)
         check_outputs(outputs, sent, rgb, engine)
+    finally:
+        harness.executor.remove_node(node)
+        node.close()
+        node.destroy_node()
+
+
+def test_a_model_without_centres_shows_the_policy_it_runs(model_dir, harness, ros_context):
+    """A model without a centre branch runs highest_confidence, and the parameter says so.
+
+    closest_center is the default; asking for it again at run time is refused with the reason.
+    """
+    torch.manual_seed(0)
+    path = save_checkpoint(model_dir / "nocenter.pt", build_model(tiny_config(use_centers=False)))
+    node = in_process_node(ros_context, "nocenter_test", model_path=str(path), backend="torch",
+                           input_topics=["nocenter_cam/image"])
+    harness.executor.add_node(node)
+
+    def policy() -> str:
+        request = GetParameters.Request(names=["overlap_policy"])
+        return harness.call(GetParameters, "/nocenter_test/get_parameters", request).values[0].string_value
+
+    try:
+        assert policy() == "closest_center"  # as declared, before configuring
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert policy() == "highest_confidence"
+        assert node._engine.params.overlap_policy == "highest_confidence"
+        refused = harness.set_parameter("nocenter_test", "overlap_policy", "closest_center")
+        assert not refused.successful
+        assert "no centre branch" in refused.reason and "highest_confidence" in refused.reason
+        assert policy() == "highest_confidence"
+        assert harness.set_parameter("nocenter_test", "overlap_policy", "smallest_first").successful
+        assert policy() == "smallest_first" == node._engine.params.overlap_policy
     finally:
         harness.executor.remove_node(node)
         node.close()

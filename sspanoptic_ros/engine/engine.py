@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
-import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,9 +17,12 @@ from ..head.decode import DecodeParams, decode_detections
 from ..head.detections import Detections
 from ..head.panoptic import PanopticParams, PanopticResult, panoptic_head
 from ..model import Anchors, ModelConfig
-from ..model.network import DENSE_STRIDE
+from ..model.config import DENSE_STRIDE
 from .backends import DetectedOutputs
-from .preprocess import DEFAULT_MAX_PIXELS, check_image, network_input_size, preprocess
+from .preprocess import DEFAULT_MAX_PIXELS, ImageUpload, check_image, network_input_size, preprocess
+from .settings import effective_params, split_settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,15 +63,15 @@ class Engine:
         self.device = backend.device
         self.max_pixels = max_pixels
         self.channel_order = channel_order
+        self._upload = ImageUpload(self.device)
         # A network that ends in NMS (EfficientNMS) fixes the decode settings.
         self._builtin_nms: DecodeParams | None = backend.builtin_nms
-        self._settings = (None, decode or self._builtin_nms or DecodeParams())
-        self.params = params or PanopticParams(
-            overlap_policy="closest_center" if config.use_centers else "highest_confidence"
-        )
+        decode = decode or self._builtin_nms or DecodeParams()
+        if params is None:  # the model's best defaults: no warning about what nobody asked for
+            params = effective_params(PanopticParams(), config)[0]
+        self.settings = (params, decode)
         self._anchors = Anchors(config)
         self._thing_channels = thing_channels(config.categories)
-        self._pinned: Tensor | None = None
 
     @property
     def params(self) -> PanopticParams:
@@ -77,7 +80,7 @@ class Engine:
 
     @params.setter
     def params(self, params: PanopticParams) -> None:
-        self._set(params, self.decode)
+        self.settings = (params, self.decode)
 
     @property
     def decode(self) -> DecodeParams:
@@ -86,14 +89,20 @@ class Engine:
 
     @decode.setter
     def decode(self, decode: DecodeParams) -> None:
-        self._set(self.params, decode)
+        self.settings = (self.params, decode)
 
-    def _set(self, params: PanopticParams, decode: DecodeParams) -> None:
-        if params.overlap_policy == "closest_center" and not self.config.use_centers:
-            raise ValueError(
-                f"model {self.config.name!r} has no centre branch: closest_center is unavailable"
-            )
-        fixed = self._builtin_nms
+    @property
+    def settings(self) -> tuple[PanopticParams, DecodeParams]:
+        """The (panoptic, decode) parameters as one consistent pair."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: tuple[PanopticParams, DecodeParams]) -> None:
+        """Replace both; the model's ``effective_params`` apply (with a warning when they differ)."""
+        params, why = effective_params(settings[0], self.config)
+        if why:
+            log.warning(why)
+        decode, fixed = settings[1], self._builtin_nms
         if fixed and decode != fixed:
             raise ValueError(
                 f"this network runs EfficientNMS with {fixed} built in; other decode settings "
@@ -103,31 +112,11 @@ class Engine:
         self._settings = (params, decode)
 
     def update(self, **changes) -> None:
-        """Change panoptic or decode parameters by name (validated; nothing changes on error).
+        """Change panoptic or decode parameters by name (``split_settings``; nothing changes on error).
 
         Safe to call while another thread runs ``infer``: that frame keeps the settings it began with.
         """
-        panoptic_fields = set(PanopticParams.__dataclass_fields__)
-        decode_fields = set(DecodeParams.__dataclass_fields__)
-        unknown = set(changes) - panoptic_fields - decode_fields
-        if unknown:
-            raise ValueError(f"unknown engine parameters {sorted(unknown)}")
-        params = replace(self.params, **{k: v for k, v in changes.items() if k in panoptic_fields})
-        decode = replace(self.decode, **{k: v for k, v in changes.items() if k in decode_fields})
-        self._set(params, decode)
-
-    def _to_device(self, image: np.ndarray | Tensor) -> Tensor:
-        if isinstance(image, np.ndarray):
-            with warnings.catch_warnings():  # read-only views (zero-copy ROS images) are never written to
-                warnings.simplefilter("ignore", UserWarning)
-                image = torch.from_numpy(np.ascontiguousarray(image))
-        if self.device.type == "cuda" and image.device.type == "cpu":
-            if self._pinned is None or self._pinned.shape != image.shape:
-                self._pinned = torch.empty(image.shape, dtype=torch.uint8, pin_memory=True)
-            self._pinned.copy_(image)
-            image = self._pinned.to(self.device, non_blocking=True)
-        image = image.to(self.device)
-        return image.flip(-1) if self.channel_order == "bgr" else image
+        self.settings = split_settings(changes, *self._settings)
 
     def infer(self, image: np.ndarray | Tensor) -> PanopticResult:
         """Panoptic segmentation of one image at its own resolution."""
@@ -158,7 +147,7 @@ class Engine:
         decode = decode or self.decode
         height, width = check_image(image, self.max_pixels)
         size = network_input_size(height, width, self.config)
-        x = preprocess(self._to_device(image), size, self.config, self.backend.dtype)
+        x = preprocess(self._upload(image, self.channel_order), size, self.config, self.backend.dtype)
         times.preprocess = clock.lap()
         raw = self.backend(x)
         times.network = clock.lap()

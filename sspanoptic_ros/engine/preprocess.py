@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
-from ..model.config import SIZE_DIVISIBILITY, ModelConfig
-from ..model.resize import resize_images, resized_size
+from ..model.config import ModelConfig
+from ..model.resize import pad_to_divisibility, resize_images, resized_size
 
 # 8K UHD; larger camera images are refused before anything proportional to them is allocated.
 DEFAULT_MAX_PIXELS = 7680 * 4320
@@ -46,11 +47,34 @@ def preprocess(image: Tensor, size: tuple[int, int], config: ModelConfig, dtype=
     """Turn an H x W x 3 uint8 RGB tensor into a normalised, padded (1, 3, h', w') network input.
 
     The image is resized to ``size`` (``resize_images``), normalised with the config's mean/std
-    and zero-padded (the mean colour) to a multiple of 128.
+    and zero-padded (the mean colour) to a multiple of 128 (``pad_to_divisibility``).
     """
     x = resize_images(image.permute(2, 0, 1).unsqueeze(0).float(), size)
     mean = torch.tensor(config.pixel_mean, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(config.pixel_std, device=x.device).view(1, 3, 1, 1)
-    x = (x - mean) / std
-    pad_h, pad_w = (-size[0]) % SIZE_DIVISIBILITY, (-size[1]) % SIZE_DIVISIBILITY
-    return F.pad(x, (0, pad_w, 0, pad_h)).to(dtype)
+    return pad_to_divisibility((x - mean) / std).to(dtype)
+
+
+class ImageUpload:
+    """Moves H x W x 3 uint8 images (numpy arrays or tensors) to a device as RGB tensors.
+
+    CPU images bound for CUDA go through one reused pinned buffer (asynchronous copy).
+    """
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self._pinned: Tensor | None = None
+
+    def __call__(self, image: np.ndarray | Tensor, channel_order: str = "rgb") -> Tensor:
+        """Return the image on the device, flipped to RGB if its ``channel_order`` is ``bgr``."""
+        if isinstance(image, np.ndarray):
+            with warnings.catch_warnings():  # read-only views (zero-copy ROS images) are never written to
+                warnings.simplefilter("ignore", UserWarning)
+                image = torch.from_numpy(np.ascontiguousarray(image))
+        if self.device.type == "cuda" and image.device.type == "cpu":
+            if self._pinned is None or self._pinned.shape != image.shape:
+                self._pinned = torch.empty(image.shape, dtype=torch.uint8, pin_memory=True)
+            self._pinned.copy_(image)
+            image = self._pinned.to(self.device, non_blocking=True)
+        image = image.to(self.device)
+        return image.flip(-1) if channel_order == "bgr" else image

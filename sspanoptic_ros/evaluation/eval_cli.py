@@ -22,11 +22,11 @@ from torch.nn import functional as F
 
 from ..data.coco import CocoPanoptic, panoptic_to_target, read_rgb
 from ..engine import BACKENDS, create_engine
+from ..engine.settings import effective_params
 from ..head.panoptic import OVERLAP_POLICIES
-from ..infer import PredictionWriter
 from ..paths import default_model_path
+from ..predictions import PredictionWriter, segments_info
 from ..progress import progress
-from .evaluate import segments_info
 from .metrics import SemanticIoU, box_ap, centre_assignments
 from .pq import PQStat
 
@@ -44,7 +44,11 @@ def evaluate(
 ) -> dict:
     """All metrics of ``engine`` on ``dataset`` (see the module docstring)."""
     categories = engine.config.categories
-    policies = [p for p in OVERLAP_POLICIES if p != "closest_center" or engine.config.use_centers]
+    # Each policy the model runs as itself (closest_center only with a centre branch).
+    policies = [
+        p for p in OVERLAP_POLICIES
+        if effective_params(replace(engine.params, overlap_policy=p), engine.config)[1] is None
+    ]
     stats = {(p, v[0]): PQStat(categories) for p in policies for v in VARIANTS}
     semantic, centre_hits, centre_total = SemanticIoU(len(categories)), 0, 0
     ground_truth, detections = [], []

@@ -16,6 +16,7 @@ from torchvision.models.detection._utils import BoxCoder
 from torchvision.ops import batched_nms, clip_boxes_to_image
 
 from .detections import PADDING_CLASS, Detections
+from .setting import check_setting_values, setting
 
 _BOX_CODER = BoxCoder(weights=(1.0, 1.0, 1.0, 1.0))
 
@@ -26,17 +27,24 @@ class DecodeParams:
 
     candidate_threshold: float = 0.05
     topk_candidates: int = 1000
-    nms_threshold: float = 0.5
-    max_detections: int = 100
+    nms_threshold: float = setting(
+        0.5,
+        "IoU above which non-maximum suppression removes the lower-scoring of two same-class "
+        "detections (must be > 0).",
+        range=(0.0, 1.0),
+    )
+    # At most 999: instance numbers must stay below the panoptic id divisor (1000).
+    max_detections: int = setting(100, "Detections kept per image after NMS.", range=(1, 999))
 
     def __post_init__(self):
+        check_setting_values(self)
         if not 0.0 <= self.candidate_threshold < 1.0 or not 0.0 < self.nms_threshold <= 1.0:
             raise ValueError(
                 "need 0 <= candidate_threshold < 1 and 0 < nms_threshold <= 1, "
                 f"got {self.candidate_threshold} and {self.nms_threshold}"
             )
-        if self.topk_candidates < 1 or self.max_detections < 1:
-            raise ValueError("topk_candidates and max_detections must be >= 1")
+        if self.topk_candidates < 1:
+            raise ValueError("topk_candidates must be >= 1")
 
 
 def decode_boxes(deltas: Tensor, anchors: Tensor) -> Tensor:

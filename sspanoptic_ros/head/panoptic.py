@@ -57,6 +57,7 @@ from torch.nn import functional as F
 
 from ..categories import Category, stuff_channels, thing_channels
 from .detections import Detections
+from .setting import check_setting_values, setting
 
 OVERLAP_POLICIES = ("highest_confidence", "smallest_first", "closest_center")
 # The paper's output size, to which stuff_area_threshold refers.
@@ -86,21 +87,29 @@ class PanopticParams:
         default 0.0 removes only detections left with no pixel.
     """
 
-    score_threshold: float = 0.4
-    overlap_policy: str = "closest_center"
-    stuff_area_threshold: float = 4096
-    unknown_for_undetected_things: bool = False
+    score_threshold: float = setting(
+        0.4, "Detections scoring lower are ignored by the panoptic head.", range=(0.0, 1.0)
+    )
+    overlap_policy: str = setting(
+        "closest_center",
+        "Which of several boxes of its class a pixel goes to; closest_center needs a model with "
+        "a centre branch (a model without one runs highest_confidence).",
+        choices=OVERLAP_POLICIES,
+    )
+    stuff_area_threshold: float = setting(
+        4096.0,
+        "Stuff segments with fewer pixels become unknown; given for a "
+        f"{REFERENCE_SIZE[0]}x{REFERENCE_SIZE[1]} image, scaled with the image area.",
+        range=(0.0, float(REFERENCE_SIZE[0] * REFERENCE_SIZE[1])),
+    )
+    unknown_for_undetected_things: bool = setting(
+        False,
+        "Pixels whose best class is a thing class without a box holding them become unknown.",
+    )
     min_segment_fraction: float = 0.0
 
     def __post_init__(self):
-        if not 0.0 <= self.score_threshold <= 1.0:
-            raise ValueError(f"score_threshold must be in [0, 1], got {self.score_threshold}")
-        if self.overlap_policy not in OVERLAP_POLICIES:
-            raise ValueError(
-                f"overlap_policy must be one of {OVERLAP_POLICIES}, got {self.overlap_policy!r}"
-            )
-        if not self.stuff_area_threshold >= 0:
-            raise ValueError(f"stuff_area_threshold must be >= 0, got {self.stuff_area_threshold}")
+        check_setting_values(self)
         if not isinstance(self.unknown_for_undetected_things, bool):
             raise ValueError(
                 "unknown_for_undetected_things must be a bool, "

@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -53,19 +53,14 @@ from std_msgs.msg import String
 
 from ..categories import Category, load_categories
 from ..engine import Engine, ImageError, create_engine
+from ..engine.settings import RUNTIME_SETTINGS, effective_params, split_settings
 from ..paths import default_model_path
 from ..visualization import color_lut
 from .diagnostics import InferenceStats, camera_status
 from .image_codec import ImageDecodeError, compressed_to_rgb, image_to_rgb
 from .latest_frame import FrameWorker, LatestFrames
 from .outputs import ID_IMAGES, colored_image, id_image, segments_message
-from .parameters import (
-    ENGINE_PARAMETERS,
-    PARAMETERS,
-    check_choices,
-    descriptor,
-    engine_settings,
-)
+from .parameters import PARAMETERS, check_choices, descriptor
 
 NODE_NAME = "sspanoptic"
 DIAGNOSTICS_PERIOD = 1.0  # seconds
@@ -274,7 +269,7 @@ class PanopticNode(Node):
         backend, device = self._param("backend"), self._param("device")
         categories_path = self._param("expected_categories")
         try:
-            panoptic, decode = engine_settings({n: self._param(n) for n in ENGINE_PARAMETERS})
+            panoptic, decode = split_settings({n: self._param(n) for n in RUNTIME_SETTINGS})
         except ValueError as e:
             self.get_logger().error(f"invalid parameters: {e}")
             return False
@@ -291,6 +286,7 @@ class PanopticNode(Node):
                 precision=self._param("precision"),
                 cuda_graphs=self._param("cuda_graphs"),
                 tensorrt_nms=self._param("tensorrt_nms"),
+                params=panoptic,
                 decode=decode,
                 max_pixels=self._param("max_image_pixels"),
             )
@@ -302,14 +298,8 @@ class PanopticNode(Node):
                 f"model {model_path} does not have the expected_categories {categories_path}: {difference}"
             )
             return False
-        if panoptic.overlap_policy == "closest_center" and not engine.config.use_centers:
-            self.get_logger().warning(
-                f"model {engine.config.name!r} has no centre branch: overlap_policy "
-                "closest_center falls back to highest_confidence"
-            )
-            panoptic = replace(panoptic, overlap_policy="highest_confidence")
-        engine.params = panoptic
         self._engine = engine
+        self._show_settings(engine)
         self._lut = color_lut(engine.config.categories)
         self._names = {c.id: c.name for c in engine.config.categories}
         self._info = {
@@ -319,7 +309,7 @@ class PanopticNode(Node):
         }
         self.get_logger().info(
             f"engine ready: model {engine.config.name} ({model_path}), {engine.backend.name} "
-            f"backend on {engine.device}, overlap_policy {panoptic.overlap_policy}"
+            f"backend on {engine.device}, overlap_policy {engine.params.overlap_policy}"
         )
         return True
 
@@ -330,17 +320,41 @@ class PanopticNode(Node):
         self._engine = None
         _free_gpu_cache(device)
 
+    def _show_settings(self, engine: Engine) -> None:
+        """Set the engine's parameters to the values it runs with, where the model changed them.
+
+        A model without a centre branch runs highest_confidence; a network with EfficientNMS
+        inside has its own NMS settings.
+        """
+        in_use = {**vars(engine.params), **vars(engine.decode)}
+        changed = [Parameter(n, value=in_use[n]) for n in RUNTIME_SETTINGS if in_use[n] != self._param(n)]
+        for param in changed:
+            self.get_logger().warning(
+                f"parameter {param.name} is {param.value!r}: what model {engine.config.name!r} runs "
+                f"instead of {self._param(param.name)!r}"
+            )
+        self.set_parameters(changed)
+
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
-        """Apply threshold and policy changes to the engine; reject invalid values with a reason."""
-        changes = {p.name: p.value for p in params if p.name in ENGINE_PARAMETERS}
+        """Apply threshold and policy changes to the engine; reject invalid values with a reason.
+
+        A value the model would not run as given (``effective_params``) is rejected, so that the
+        parameter always shows what is in use.
+        """
+        changes = {p.name: p.value for p in params if p.name in RUNTIME_SETTINGS}
         if not changes:
             return SetParametersResult(successful=True)
+        engine = self._engine
         try:
-            # Engine.update swaps its settings atomically; a frame in progress keeps its own.
-            if self._engine is not None:
-                self._engine.update(**changes)
-            else:  # applied at the next configure; only check them now
-                engine_settings({n: self._param(n) for n in ENGINE_PARAMETERS} | changes)
+            if engine is None:  # applied at the next configure; only check them now
+                split_settings({n: self._param(n) for n in RUNTIME_SETTINGS} | changes)
+                return SetParametersResult(successful=True)
+            panoptic, decode = split_settings(changes, *engine.settings)
+            _, why = effective_params(panoptic, engine.config)
+            if why:
+                return SetParametersResult(successful=False, reason=f"{why}, which stays in use")
+            # The engine swaps its settings atomically; a frame in progress keeps its own.
+            engine.settings = (panoptic, decode)
         except ValueError as e:
             return SetParametersResult(successful=False, reason=str(e))
         return SetParametersResult(successful=True)

@@ -1,16 +1,17 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The node's ROS parameters: names, defaults, descriptions, ranges, and their engine settings.
+"""The node's ROS parameters: names, defaults, descriptions and ranges.
 
 ``PARAMETERS`` is the single list the node declares and ``config/sspanoptic.yaml`` documents
 (a test checks that both name the same parameters). Read-only parameters need a new engine
 (or new subscriptions) to change: set them at start-up, or reconfigure the lifecycle node.
-``ENGINE_PARAMETERS`` change at run time through ``Engine.update``.
+The engine's run-time settings (``engine.settings.RUNTIME_SETTINGS``) are declared from their
+own fields in the head's parameter classes: default, range and description are written there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import Field, dataclass
 from typing import Any
 
 from rcl_interfaces.msg import (
@@ -20,10 +21,10 @@ from rcl_interfaces.msg import (
     ParameterType,
 )
 
-from ..engine import BACKENDS, DecodeParams
+from ..engine import BACKENDS
 from ..engine.backends import PRECISIONS
 from ..engine.preprocess import DEFAULT_MAX_PIXELS
-from ..head.panoptic import OVERLAP_POLICIES, REFERENCE_SIZE, PanopticParams
+from ..engine.settings import SETTING_FIELDS
 
 RELIABILITIES = ("best_effort", "reliable")
 
@@ -38,6 +39,13 @@ class ParameterSpec:
     read_only: bool = False
     range: tuple[float, float] | None = None  # inclusive bounds of a number
     choices: tuple[str, ...] = ()  # the allowed values of a string
+
+
+def setting_spec(name: str, setting: Field) -> ParameterSpec:
+    """Return the parameter of an engine setting, from its dataclass field (``head.setting``)."""
+    meta = setting.metadata
+    return ParameterSpec(name, setting.default, meta["description"], range=meta["range"],
+                         choices=meta["choices"])
 
 
 PARAMETERS = (
@@ -58,19 +66,7 @@ PARAMETERS = (
     ParameterSpec("expected_categories", "", "COCO category JSON file the model's categories "
                   "must match (ids, names, thing/stuff, in order), else configuring fails; "
                   "empty: accept the model's categories.", read_only=True),
-    ParameterSpec("score_threshold", 0.4, "Detections scoring lower are ignored by the panoptic "
-                  "head.", range=(0.0, 1.0)),
-    ParameterSpec("nms_threshold", 0.5, "IoU above which non-maximum suppression removes the "
-                  "lower-scoring of two same-class detections (must be > 0).", range=(0.0, 1.0)),
-    ParameterSpec("max_detections", 100, "Detections kept per image after NMS.", range=(1, 999)),
-    ParameterSpec("overlap_policy", "closest_center", "Which of several boxes of its class a "
-                  "pixel goes to; closest_center needs a model with a centre branch (else the "
-                  "node falls back to highest_confidence).", choices=OVERLAP_POLICIES),
-    ParameterSpec("stuff_area_threshold", 4096.0, "Stuff segments with fewer pixels become "
-                  f"unknown; given for a {REFERENCE_SIZE[0]}x{REFERENCE_SIZE[1]} image, scaled "
-                  "with the image area.", range=(0.0, float(REFERENCE_SIZE[0] * REFERENCE_SIZE[1]))),
-    ParameterSpec("unknown_for_undetected_things", False, "Pixels whose best class is a thing "
-                  "class without a box holding them become unknown."),
+    *(setting_spec(name, f) for name, f in SETTING_FIELDS.items()),
     ParameterSpec("publish_colored", True, "Publish the colourised panoptic image "
                   "(panoptic/colored)."),
     ParameterSpec("colored_alpha", 0.5, "Opacity of the colours in panoptic/colored over the "
@@ -91,14 +87,6 @@ PARAMETERS = (
                   "manager.", read_only=True),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
-ENGINE_PARAMETERS = (
-    "score_threshold",
-    "nms_threshold",
-    "max_detections",
-    "overlap_policy",
-    "stuff_area_threshold",
-    "unknown_for_undetected_things",
-)
 
 
 def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
@@ -129,21 +117,6 @@ def check_choices(values: dict[str, Any]) -> None:
             raise ValueError(
                 f"parameter {spec.name} must be one of {spec.choices}, got {values[spec.name]!r}"
             )
-
-
-def engine_settings(values: dict[str, Any]) -> tuple[PanopticParams, DecodeParams]:
-    """Build the engine's panoptic and decode settings from parameter values (ValueError if bad)."""
-    check_choices(values)
-    panoptic = PanopticParams(
-        score_threshold=values["score_threshold"],
-        overlap_policy=values["overlap_policy"],
-        stuff_area_threshold=values["stuff_area_threshold"],
-        unknown_for_undetected_things=values["unknown_for_undetected_things"],
-    )
-    decode = DecodeParams(
-        nms_threshold=values["nms_threshold"], max_detections=values["max_detections"]
-    )
-    return panoptic, decode
 
 
 def _parameter_type(default: Any) -> int:
