@@ -5,23 +5,8 @@
 from __future__ import annotations
 
 from ..data.coco import CocoPanoptic, read_rgb
-from ..head.panoptic import PanopticResult
+from ..predictions import segments_info
 from .pq import PQStat
-
-
-def segments_info(result: PanopticResult) -> list[dict]:
-    """COCO ``segments_info`` of a panoptic result (ids are the panoptic map's values)."""
-    return [
-        {
-            "id": s.id,
-            "category_id": s.category_id,
-            "iscrowd": 0,
-            "bbox": list(s.bbox),
-            "area": s.area,
-            **({"score": s.score} if s.score is not None else {}),
-        }
-        for s in result.segments
-    ]
 
 
 def panoptic_quality(engine, dataset: CocoPanoptic, max_images: int | None = None) -> dict:

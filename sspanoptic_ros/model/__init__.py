@@ -5,8 +5,8 @@
 from .anchors import Anchors
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, release_checkpoint, save_checkpoint
 from .config import ModelConfig, load_model_config
-from .network import RawOutputs, SSPSNetwork, build_model, padded_size
-from .resize import resize_images, resized_size
+from .network import RawOutputs, SSPSNetwork, build_model
+from .resize import padded_size, resize_images, resized_size
 
 __all__ = [
     "Anchors",

@@ -20,6 +20,8 @@ BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101")
 ENCODER_NORMS = ("frozen_bn", "group_norm")
 # p7 has stride 128: network inputs are padded to a multiple of this.
 SIZE_DIVISIBILITY = 128
+# Stride of the semantic and centre outputs.
+DENSE_STRIDE = 4
 # Channels of a ResNet encoder's stem; those of every other encoder layer are multiples of it.
 ENCODER_STEM_CHANNELS = 64
 

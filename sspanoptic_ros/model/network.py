@@ -12,16 +12,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from torch import Tensor, nn
-from torch.nn import functional as F
 from torchvision.models.detection.retinanet import RetinaNetHead
 
 from .anchors import Anchors
 from .backbone import build_backbone
 from .branches import DenseBranch
-from .config import SIZE_DIVISIBILITY, ModelConfig
-
-# Stride of the semantic and centre outputs.
-DENSE_STRIDE = 4
+from .config import DENSE_STRIDE, ModelConfig
+from .resize import pad_to_divisibility
 
 
 class RawOutputs(NamedTuple):
@@ -38,14 +35,6 @@ class RawOutputs(NamedTuple):
     cls_logits: Tensor
     box_deltas: Tensor
     centers: Tensor | None
-
-
-def padded_size(height: int, width: int) -> tuple[int, int]:
-    """Network input size after padding to the stride of p7."""
-    return (
-        -(-height // SIZE_DIVISIBILITY) * SIZE_DIVISIBILITY,
-        -(-width // SIZE_DIVISIBILITY) * SIZE_DIVISIBILITY,
-    )
 
 
 class SSPSNetwork(nn.Module):
@@ -79,8 +68,7 @@ class SSPSNetwork(nn.Module):
     def forward(self, images: Tensor) -> RawOutputs:
         """Run on normalised images (B, 3, H, W); any H, W (padded inside to a multiple of 128)."""
         height, width = images.shape[-2:]
-        pad_h, pad_w = (-height) % SIZE_DIVISIBILITY, (-width) % SIZE_DIVISIBILITY
-        features = list(self.backbone(F.pad(images, (0, pad_w, 0, pad_h))).values())
+        features = list(self.backbone(pad_to_divisibility(images)).values())
         out_h, out_w = -(-height // DENSE_STRIDE), -(-width // DENSE_STRIDE)
         semantic = self.semantic_branch(features[:4])[..., :out_h, :out_w]
         detections = self.detector(features[1:])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import Tensor
 from torch.nn import functional as F
 
-from .network import DENSE_STRIDE
+from .config import DENSE_STRIDE, SIZE_DIVISIBILITY
 
 
 def resized_size(height: int, width: int, short_side: int, max_long_side: int) -> tuple[int, int]:
@@ -29,3 +29,16 @@ def resize_images(images: Tensor, size: tuple[int, int]) -> Tensor:
     if tuple(images.shape[-2:]) == tuple(size):
         return images
     return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def padded_size(height: int, width: int) -> tuple[int, int]:
+    """Network input size of a ``height`` x ``width`` image: padded to the stride of p7 (128)."""
+    step = SIZE_DIVISIBILITY
+    return -(-height // step) * step, -(-width // step) * step
+
+
+def pad_to_divisibility(images: Tensor) -> Tensor:
+    """Zero-pad images (..., H, W) at the bottom and right to ``padded_size``."""
+    height, width = images.shape[-2:]
+    padded_h, padded_w = padded_size(height, width)
+    return F.pad(images, (0, padded_w - width, 0, padded_h - height))

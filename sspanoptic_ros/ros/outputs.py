@@ -19,6 +19,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header, String
 
 from ..head.panoptic import PanopticResult
+from ..predictions import segment_record
 from ..visualization import colorize_panoptic
 from .image_codec import numpy_to_image
 
@@ -73,15 +74,7 @@ def segments_message(result: PanopticResult, header: Header, names: dict[int, st
             "frame_id": header.frame_id,
         },
         "segments": [
-            {
-                "id": s.id,
-                "category_id": s.category_id,
-                "name": names[s.category_id],
-                "isthing": s.isthing,
-                "score": s.score,
-                "bbox": list(s.bbox),
-                "area": s.area,
-            }
+            {**segment_record(s), "name": names[s.category_id], "isthing": s.isthing, "score": s.score}
             for s in result.segments
         ],
     }

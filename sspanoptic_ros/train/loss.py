@@ -20,7 +20,7 @@ from torchvision.models.detection._utils import Matcher
 from torchvision.ops import box_iou
 
 from ..model import RawOutputs, SSPSNetwork
-from ..model.network import DENSE_STRIDE
+from ..model.config import DENSE_STRIDE
 
 IGNORE_INDEX = 255
 
