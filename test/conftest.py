@@ -75,3 +75,17 @@ def ros_context():
         yield context
         context.try_shutdown()
     torch.set_num_threads(threads)
+
+
+def save_detecting_tiny_model(path: Path) -> Path:
+    """Save a tiny model (seed 0) whose random detector finds boxes, and return ``path``.
+
+    A random detector scores every anchor ~0.01 (the focal-loss prior); a zero bias raises
+    the scores so that detections, and so thing segments, exist.
+    """
+    from sspanoptic_ros.model import build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model(tiny_config())
+    torch.nn.init.constant_(model.detector.classification_head.cls_logits.bias, 0.0)
+    return save_checkpoint(path, model)

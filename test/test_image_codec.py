@@ -16,6 +16,7 @@ from std_msgs.msg import Header
 from sspanoptic_ros.categories import load_categories
 from sspanoptic_ros.ros.image_codec import (
     ImageDecodeError,
+    compress_image,
     compressed_to_rgb,
     image_to_rgb,
     numpy_to_image,
@@ -518,3 +519,41 @@ def test_colorize_refuses_bad_input(args, words):
 def test_colorize_refuses_a_bad_lut():
     with pytest.raises(ValueError, match=r"\(N, 3\) uint8"):
         colorize_panoptic(np.ones((1, 1), int), np.zeros((1, 1), int), np.zeros((4, 4), np.uint8))
+
+
+# --- Image -> CompressedImage ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["mono8", "mono16"])
+def test_compressed_label_images_are_lossless_png(encoding):
+    labels = OUTPUTS[encoding]
+    msg = compress_image(numpy_to_image(labels, encoding, header()))
+    assert msg.format == f"{encoding}; png compressed "  # as compressed_image_transport writes it
+    assert msg.header == header() and bytes(msg.data[:8]) == b"\x89PNG\r\n\x1a\n"
+    decoded = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert decoded.dtype == labels.dtype
+    np.testing.assert_array_equal(decoded, labels)
+
+
+def test_compressed_colour_image_is_jpeg_of_the_chosen_quality():
+    rgb = synthetic_rgb()
+    image = numpy_to_image(rgb, "rgb8", header())
+    fine, coarse = compress_image(image, jpeg_quality=95), compress_image(image, jpeg_quality=10)
+    assert fine.format == "rgb8; jpeg compressed bgr8" and bytes(fine.data[:2]) == b"\xff\xd8"
+    assert len(coarse.data) < len(fine.data)
+    np.testing.assert_array_equal(compressed_to_rgb(fine).shape, rgb.shape)
+    error = np.abs(compressed_to_rgb(fine).astype(int) - rgb).mean()
+    assert error < np.abs(compressed_to_rgb(coarse).astype(int) - rgb).mean()
+    with pytest.raises(ValueError, match="jpeg_quality must be in 1..100"):
+        compress_image(image, jpeg_quality=0)
+
+
+def test_compress_image_reads_padded_rows_and_refuses_other_encodings():
+    labels = OUTPUTS["mono16"]
+    msg = numpy_to_image(labels, "mono16", header())
+    padded = Image(header=msg.header, height=2, width=3, encoding="mono16", step=8)
+    padded.data = bytes(np.pad(labels.astype("<u2").view(np.uint8), ((0, 0), (0, 2))))
+    decoded = cv2.imdecode(np.frombuffer(bytes(compress_image(padded).data), np.uint8), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(decoded, labels)
+    with pytest.raises(ValueError, match="cannot compress '32SC1'"):
+        compress_image(numpy_to_image(OUTPUTS["32SC1"], "32SC1", header()))

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, tiny_config
+from conftest import REPO, save_detecting_tiny_model, tiny_config
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.srv import GetParameters
 from rclpy.lifecycle import TransitionCallbackReturn
@@ -60,11 +60,7 @@ def harness(ros_context):
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("node_model")
-    torch.manual_seed(0)
-    model = build_model(tiny_config())
-    # A random detector scores every anchor ~0.01; raise the prior so detections exist.
-    torch.nn.init.constant_(model.detector.classification_head.cls_logits.bias, 0.0)
-    save_checkpoint(directory / "tiny.pt", model)
+    save_detecting_tiny_model(directory / "tiny.pt")
     return directory
 
 

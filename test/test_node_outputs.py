@@ -13,10 +13,11 @@ from diagnostic_msgs.msg import DiagnosticStatus
 from std_msgs.msg import Header
 
 from sspanoptic_ros.head.panoptic import PanopticResult, Segment
-from sspanoptic_ros.ros.diagnostics import InferenceStats, camera_status
+from sspanoptic_ros.ros.diagnostics import HealthLimits, InferenceStats, PeriodReport, camera_status
 from sspanoptic_ros.ros.latest_frame import SlotCounts
-from sspanoptic_ros.ros.node import output_prefix
+from sspanoptic_ros.ros.node import output_prefix, sibling_topic
 from sspanoptic_ros.ros.outputs import colored_image, id_image, segments_message
+from sspanoptic_ros.ros.vision import detections_message, label_info_message
 from sspanoptic_ros.visualization import color_lut
 
 HEADER = Header(stamp=Time(sec=12, nanosec=345), frame_id="cam")
@@ -138,15 +139,85 @@ def test_camera_status_lists_every_statistic():
         stats.add_processed(latency)
     clock.now = 0.5
     info = {"backend": "torch", "device": "cpu", "model": "tiny"}
-    status = camera_status("node: /image", stats.report(), SlotCounts(5, 3), info)
+    status = camera_status("node: /image", stats.report(), SlotCounts(5, 3), info, image_age=0.2)
     assert (status.name, status.level, status.message) == ("node: /image", DiagnosticStatus.OK,
                                                            "4.0 FPS")
     assert status.hardware_id == "cpu"
     assert {kv.key: kv.value for kv in status.values} == {
-        "fps": "4.00", "latency mean [ms]": "20.0", "latency max [ms]": "30.0",
-        "frames received": "5", "frames processed": "2", "frames dropped": "3",
-        "frames failed": "0", "backend": "torch", "device": "cpu", "model": "tiny",
+        "fps": "4.00", "expected fps": "no check", "latency mean [ms]": "20.0",
+        "latency p50 [ms]": "10.0", "latency p99 [ms]": "30.0", "latency max [ms]": "30.0",
+        "seconds since last image": "0.2", "frames received": "5", "frames processed": "2",
+        "frames dropped": "3", "frames failed": "0", "camera_info": "received",
+        "backend": "torch", "device": "cpu", "model": "tiny",
     }
     stats.add_failed()
+    stats.add_processed(0.02)
     warn = camera_status("node: /image", stats.report(), SlotCounts(6, 3), info)
     assert warn.level == DiagnosticStatus.WARN and warn.message.startswith("1 frames failed")
+
+
+def test_latency_percentiles_are_nearest_rank():
+    clock = FakeClock()
+    stats = InferenceStats(clock)
+    for latency in range(1, 101):  # 1..100 ms, shuffled order does not matter
+        stats.add_processed((latency * 37 % 100 + 1) / 1000)
+    clock.now = 1.0
+    report = stats.report()
+    assert (report.latency_p50, report.latency_p99) == (pytest.approx(0.050), pytest.approx(0.099))
+
+
+def status_of(fps: float, processed: int, failed: int, received: int, image_age: float,
+              camera_info: str = "") -> DiagnosticStatus:
+    report = PeriodReport(fps, 0.0, 0.0, 0.0, 0.0, processed, failed, processed, failed)
+    limits = HealthLimits(expected_fps=10.0, fps_tolerance=0.2, stale_timeout=2.0)
+    return camera_status("n: /image", report, SlotCounts(received, 0), {}, limits, image_age, camera_info)
+
+
+@pytest.mark.parametrize(
+    "args, level, message",
+    [
+        ((10.0, 10, 0, 10, 0.1), DiagnosticStatus.OK, "10.0 FPS"),
+        ((8.0, 8, 0, 8, 0.1), DiagnosticStatus.OK, "8.0 FPS"),  # within the 20 % tolerance
+        ((7.9, 8, 0, 8, 0.1), DiagnosticStatus.WARN, "7.9 FPS, below the expected 10 FPS (tolerance 20%)"),
+        ((9.0, 9, 1, 10, 0.1), DiagnosticStatus.WARN, "1 frames failed in the last period"),
+        ((0.0, 0, 5, 5, 0.1), DiagnosticStatus.ERROR,
+         "inference failing: all 5 frames of the last period failed"),
+        ((0.0, 0, 0, 12, 2.5), DiagnosticStatus.STALE, "no image for 2.5 s (stale_timeout 2 s)"),
+        ((0.0, 0, 0, 0, 2.5), DiagnosticStatus.STALE, "no image yet for 2.5 s (stale_timeout 2 s)"),
+        ((0.0, 0, 0, 0, 1.0), DiagnosticStatus.OK, "waiting for images"),
+    ],
+)
+def test_camera_status_levels_say_why(args, level, message):
+    status = status_of(*args)
+    assert (status.level, status.message) == (level, message)
+
+
+def test_camera_status_says_when_no_camera_info_came():
+    status = status_of(10.0, 10, 0, 10, 0.1, camera_info="/cam/camera_info")
+    assert status.message == "10.0 FPS; no camera_info on /cam/camera_info"
+    assert {kv.key: kv.value for kv in status.values}["camera_info"] == "none received on /cam/camera_info"
+
+
+def test_detections_are_the_thing_segments(result):
+    message = detections_message(result, HEADER)
+    assert message.header == HEADER
+    boxes = [(d.id, d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size_x, d.bbox.size_y)
+             for d in message.detections]
+    # disc: columns 1..2 of row 0 -> centre (2.0, 0.5), size 2 x 1; box: pixel (0, 1).
+    assert boxes == [("11001", 2.0, 0.5, 2.0, 1.0), ("12002", 0.5, 1.5, 1.0, 1.0)]
+    hypotheses = [d.results[0].hypothesis for d in message.detections]
+    assert [(h.class_id, h.score) for h in hypotheses] == [("11", 0.875), ("12", 0.5)]
+    assert all(d.header == HEADER and len(d.results) == 1 for d in message.detections)
+
+
+def test_label_info_maps_every_label_with_the_threshold():
+    message = label_info_message(TINY_CATEGORIES, 0.25, HEADER)
+    assert [(c.class_id, c.class_name) for c in message.class_map] == [
+        (0, "unknown"), (1, "sky"), (2, "grass"), (3, "road"), (11, "disc"), (12, "box")]
+    assert message.threshold == 0.25 and message.header == HEADER
+
+
+def test_camera_info_topic_is_the_image_sibling():
+    assert sibling_topic("a/b/image_raw", "camera_info") == "a/b/camera_info"
+    assert sibling_topic("/image", "camera_info") == "/camera_info"
+    assert sibling_topic("image", "camera_info") == "camera_info"

@@ -191,3 +191,35 @@ def numpy_to_image(array: np.ndarray, encoding: str, header: Header) -> Image:
     )
     msg.data = buffer
     return msg
+
+
+
+def compress_image(msg: Image, jpeg_quality: int = 90) -> CompressedImage:
+    """Return ``msg`` as a ``sensor_msgs/CompressedImage`` with a copy of its header.
+
+    rgb8 becomes JPEG of ``jpeg_quality`` (1..100); mono8 and mono16 become lossless PNG. The
+    ``format`` is the string compressed_image_transport writes, so that its subscribers and
+    republishers decode it: "rgb8; jpeg compressed bgr8", "mono16; png compressed ".
+    """
+    if msg.encoding not in ("rgb8", "mono8", "mono16"):
+        raise ValueError(f"cannot compress {msg.encoding!r}; supported: rgb8 (JPEG), mono8, mono16 (PNG)")
+    dtype, channels = _ENCODINGS[msg.encoding]
+    row_bytes = msg.width * channels * dtype.itemsize
+    rows = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.step)[:, :row_bytes]
+    pixels = rows.view(dtype).reshape(msg.height, msg.width, channels)
+    if msg.encoding == "rgb8":
+        if not 1 <= jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be in 1..100, got {jpeg_quality}")
+        extension, fmt = ".jpg", "rgb8; jpeg compressed bgr8"
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    else:
+        extension, fmt = ".png", f"{msg.encoding}; png compressed "
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+        pixels = pixels[:, :, 0].astype(dtype.newbyteorder("="))
+    ok, data = cv2.imencode(extension, pixels, params)
+    if not ok:
+        raise ValueError(f"cv2 could not encode a {msg.encoding} image of {msg.width} x {msg.height}")
+    compressed = CompressedImage(header=copy.deepcopy(msg.header), format=fmt)
+    compressed.data = pyarray.array("B", data.tobytes())
+    return compressed

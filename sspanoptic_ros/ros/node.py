@@ -48,19 +48,33 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.subscription import Subscription
 from rclpy.timer import Timer
 from rclpy.validate_topic_name import validate_topic_name
-from sensor_msgs.msg import CompressedImage, Image
-from std_msgs.msg import String
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header, String
 
 from ..categories import Category, load_categories
 from ..engine import Engine, ImageError, create_engine
 from ..engine.settings import RUNTIME_SETTINGS, effective_params, split_settings
 from ..paths import default_model_path
 from ..visualization import color_lut
-from .diagnostics import InferenceStats, camera_status
-from .image_codec import ImageDecodeError, compressed_to_rgb, image_to_rgb
+from .diagnostics import HealthLimits, InferenceStats, camera_status
+from .image_codec import ImageDecodeError, compress_image, compressed_to_rgb, image_to_rgb
 from .latest_frame import FrameWorker, LatestFrames
-from .outputs import ID_IMAGES, colored_image, id_image, segments_message
+from .outputs import (
+    COMPRESSED_ID_IMAGES,
+    ID_IMAGES,
+    camera_info_message,
+    colored_image,
+    id_image,
+    segments_message,
+)
 from .parameters import PARAMETERS, check_choices, descriptor
+
+try:  # optional: without vision_msgs the node publishes no detections and no label_info
+    from . import vision
+except ImportError as error:
+    vision, VISION_MISSING = None, f"vision_msgs unavailable ({error}): no detections or label_info"
+else:
+    VISION_MISSING = ""
 
 NODE_NAME = "sspanoptic"
 DIAGNOSTICS_PERIOD = 1.0  # seconds
@@ -72,14 +86,35 @@ WORKER_STOP_TIMEOUT = 0.2
 # Errors that explain themselves when a model cannot be used (missing, corrupt, wrong device,
 # missing runtime); the log line names the type of any other error.
 MODEL_ERRORS = (OSError, ValueError, RuntimeError, ImportError)
-# Output topics of each camera, under its namespace, and their message types.
-OUTPUTS = {**dict.fromkeys(ID_IMAGES, Image), "colored": Image, "segments": String}
+# Output topics of each camera, under its namespace, and their message types; each is built
+# only for frames it has subscribers for.
+OUTPUTS = {
+    **dict.fromkeys(ID_IMAGES, Image),
+    "colored": Image,
+    "segments": String,
+    **{f"{name}/compressed": CompressedImage for name in (*COMPRESSED_ID_IMAGES, "colored")},
+    "camera_info": CameraInfo,
+    **({"detections": vision.Detection2DArray} if vision else {}),
+}
+# Latched (transient local, depth 1): a late subscriber gets the model's labels.
+LABEL_INFO_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
 
 
 def output_prefix(topic: str) -> str:
     """Namespace of a camera's outputs: ``a/b/image`` -> ``a/b/panoptic``, ``image`` -> ``panoptic``."""
+    return sibling_topic(topic, "panoptic")
+
+
+def sibling_topic(topic: str, name: str) -> str:
+    """Topic ``name`` beside ``topic``, as image_transport pairs images and camera_info.
+
+    ``sibling_topic("a/b/image_raw", "camera_info")`` is ``a/b/camera_info``.
+    """
     head, sep, _ = topic.rpartition("/")
-    return f"{head}{sep}panoptic"
+    return f"{head}{sep}{name}"
 
 
 def _output_prefixes(topics: list[str]) -> list[str]:
@@ -146,8 +181,17 @@ class Camera:
 
     topic: str
     publishers: dict[str, Publisher] = field(default_factory=dict)
+    label_info: Any = None  # latched vision_msgs/LabelInfo publisher (None without vision_msgs)
     subscription: Subscription | None = None
+    camera_info_subscription: Subscription | None = None
+    camera_info: CameraInfo | None = None  # the latest one received
+    last_image: float = 0.0  # time.monotonic() of the latest image (of activation before one)
     stats: InferenceStats = field(default_factory=InferenceStats)
+
+    @property
+    def camera_info_topic(self) -> str:
+        """Where this camera's camera_info comes from."""
+        return sibling_topic(self.topic, "camera_info")
 
 
 class PanopticNode(Node):
@@ -200,7 +244,14 @@ class PanopticNode(Node):
                 name: self.create_lifecycle_publisher(msg_type, f"{prefix}/{name}", qos)
                 for name, msg_type in OUTPUTS.items()
             }
-            self._cameras.append(Camera(topic, publishers))
+            label_info = (
+                self.create_publisher(vision.LabelInfo, f"{prefix}/label_info", LABEL_INFO_QOS)
+                if vision else None
+            )
+            self._cameras.append(Camera(topic, publishers, label_info))
+        if VISION_MISSING:
+            self.get_logger().warning(VISION_MISSING)
+        self._publish_label_info()
         self._diagnostics = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
         return super().on_configure(state)
 
@@ -221,12 +272,15 @@ class PanopticNode(Node):
         compressed = self._param("use_compressed")
         qos = _qos(self._param("input_reliability"), 1)
         for slot, camera in enumerate(self._cameras):
-            camera.stats = InferenceStats()
+            camera.stats, camera.last_image = InferenceStats(), time.monotonic()
             camera.subscription = self.create_subscription(
                 CompressedImage if compressed else Image,
                 f"{camera.topic}/compressed" if compressed else camera.topic,
-                lambda msg, slot=slot: self._frames.put(slot, (msg, time.monotonic())),
+                partial(self._on_image, slot),
                 qos,
+            )
+            camera.camera_info_subscription = self.create_subscription(
+                CameraInfo, camera.camera_info_topic, partial(setattr, camera, "camera_info"), qos
             )
         self._diagnostics_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
         self.get_logger().info("active: " + ", ".join(c.subscription.topic_name for c in self._cameras))
@@ -260,6 +314,11 @@ class PanopticNode(Node):
         stopped = self._stop()
         self._release()
         return stopped
+
+    def _on_image(self, slot: int, msg: Image | CompressedImage) -> None:
+        now = time.monotonic()
+        self._cameras[slot].last_image = now
+        self._frames.put(slot, (msg, now))
 
     # --- engine -----------------------------------------------------------------------------
 
@@ -357,7 +416,19 @@ class PanopticNode(Node):
             engine.settings = (panoptic, decode)
         except ValueError as e:
             return SetParametersResult(successful=False, reason=str(e))
+        if "score_threshold" in changes:
+            self._publish_label_info(changes["score_threshold"])
         return SetParametersResult(successful=True)
+
+    def _publish_label_info(self, threshold: float | None = None) -> None:
+        """Latch the model's labels and the score threshold on every camera's label_info."""
+        if vision is None or self._engine is None:
+            return
+        threshold = self._engine.params.score_threshold if threshold is None else threshold
+        header = Header(stamp=self.get_clock().now().to_msg())
+        msg = vision.label_info_message(self._engine.config.categories, threshold, header)
+        for camera in self._cameras:
+            camera.label_info.publish(msg)
 
     # --- frames -----------------------------------------------------------------------------
 
@@ -383,17 +454,35 @@ class PanopticNode(Node):
             del engine, result  # the node dropped this engine: this was its last reference
             _free_gpu_cache(device)
             return
-        publishers = camera.publishers
-        for name in ID_IMAGES:
-            if publishers[name].get_subscription_count():
-                publishers[name].publish(id_image(result, name, msg.header))
-        if self._param("publish_colored") and publishers["colored"].get_subscription_count():
-            alpha = self._param("colored_alpha")
-            background = rgb if alpha < 1.0 else None
-            publishers["colored"].publish(colored_image(result, self._lut, msg.header, background, alpha))
-        if publishers["segments"].get_subscription_count():
-            publishers["segments"].publish(segments_message(result, msg.header, self._names))
+        self._publish_outputs(camera, result, rgb, msg.header)
         camera.stats.add_processed(time.monotonic() - received_at)
+
+    def _publish_outputs(self, camera: Camera, result, rgb: np.ndarray, header: Header) -> None:
+        """Publish every output of one frame that has subscribers, each built once."""
+        publishers = camera.publishers
+        wanted = {name for name, publisher in publishers.items() if publisher.get_subscription_count()}
+        for name in ID_IMAGES:
+            if wanted & {name, f"{name}/compressed"}:
+                image = id_image(result, name, header)
+                if name in wanted:
+                    publishers[name].publish(image)
+                if f"{name}/compressed" in wanted:
+                    publishers[f"{name}/compressed"].publish(compress_image(image))
+        if self._param("publish_colored") and wanted & {"colored", "colored/compressed"}:
+            alpha = self._param("colored_alpha")
+            image = colored_image(result, self._lut, header, rgb if alpha < 1.0 else None, alpha)
+            if "colored" in wanted:
+                publishers["colored"].publish(image)
+            if "colored/compressed" in wanted:
+                quality = self._param("jpeg_quality")
+                publishers["colored/compressed"].publish(compress_image(image, quality))
+        if "segments" in wanted:
+            publishers["segments"].publish(segments_message(result, header, self._names))
+        if "detections" in wanted:
+            publishers["detections"].publish(vision.detections_message(result, header))
+        info = camera.camera_info
+        if "camera_info" in wanted and info is not None:
+            publishers["camera_info"].publish(camera_info_message(info, header))
 
     def _on_frame_error(self, serving: threading.Event, slot: int, error: Exception) -> None:
         if not serving.is_set():  # an abandoned frame failing while the node tears down
@@ -413,10 +502,16 @@ class PanopticNode(Node):
     def _publish_diagnostics(self) -> None:
         msg = DiagnosticArray()
         msg.header.stamp = self.get_clock().now().to_msg()
+        limits = HealthLimits(
+            self._param("expected_fps"), self._param("fps_tolerance"), self._param("stale_timeout")
+        )
+        now = time.monotonic()
         for slot, camera in enumerate(self._cameras):
             name = f"{self.get_name()}: {camera.subscription.topic_name}"
+            no_info = "" if camera.camera_info is not None else camera.camera_info_subscription.topic_name
+            report, counts = camera.stats.report(), self._frames.counts(slot)
             msg.status.append(
-                camera_status(name, camera.stats.report(), self._frames.counts(slot), self._info)
+                camera_status(name, report, counts, self._info, limits, now - camera.last_image, no_info)
             )
         self._diagnostics.publish(msg)
 
@@ -429,9 +524,11 @@ class PanopticNode(Node):
         """
         self._serving.clear()
         for camera in self._cameras:
-            if camera.subscription is not None:
-                self.destroy_subscription(camera.subscription)
-                camera.subscription = None
+            for subscription in (camera.subscription, camera.camera_info_subscription):
+                if subscription is not None:
+                    self.destroy_subscription(subscription)
+            camera.subscription = camera.camera_info_subscription = None
+            camera.camera_info = None
         if self._diagnostics_timer is not None:
             self.destroy_timer(self._diagnostics_timer)
             self._diagnostics_timer = None
@@ -445,6 +542,8 @@ class PanopticNode(Node):
         for camera in self._cameras:
             for publisher in camera.publishers.values():
                 self.destroy_lifecycle_publisher(publisher)
+            if camera.label_info is not None:
+                self.destroy_publisher(camera.label_info)
         self._cameras = []
         if self._diagnostics is not None:
             self.destroy_lifecycle_publisher(self._diagnostics)

@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """A ``PanopticResult`` as ROS messages: id images, a colour picture and a JSON segment list.
 
+(Compressed forms come from ``image_codec.compress_image``, typed detections and labels from
+``vision``; camera_info is passed on with the output's header.)
+
 Every message carries a copy of the input image's header, so outputs line up with their input
 by stamp and frame. The id images are at the result's (= the input's) resolution:
 
@@ -12,10 +15,11 @@ by stamp and frame. The id images are at the result's (= the input's) resolution
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 
 from ..head.panoptic import PanopticResult
@@ -29,6 +33,8 @@ ID_IMAGES = {
     "instance": ("instance", "mono16"),
     "panoptic": ("panoptic", "32SC1"),
 }
+# Id images also published as lossless PNG (``<name>/compressed``); 32SC1 has no PNG form.
+COMPRESSED_ID_IMAGES = ("semantic", "instance")
 _MONO16_MAX = np.iinfo(np.uint16).max
 
 
@@ -59,6 +65,13 @@ def colored_image(
         result.category.cpu().numpy(), result.instance.cpu().numpy(), lut, image=rgb, alpha=alpha
     )
     return numpy_to_image(picture, "rgb8", header)
+
+
+def camera_info_message(info: CameraInfo, header: Header) -> CameraInfo:
+    """Return a copy of ``info`` with a copy of ``header`` (an output frame's stamp and frame_id)."""
+    out = copy.deepcopy(info)
+    out.header = copy.deepcopy(header)
+    return out
 
 
 def segments_message(result: PanopticResult, header: Header, names: dict[int, str]) -> String:

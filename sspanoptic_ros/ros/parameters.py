@@ -71,6 +71,13 @@ PARAMETERS = (
                   "(panoptic/colored)."),
     ParameterSpec("colored_alpha", 0.5, "Opacity of the colours in panoptic/colored over the "
                   "input image; 1.0: colours only.", range=(0.0, 1.0)),
+    ParameterSpec("jpeg_quality", 80, "JPEG quality of panoptic/colored/compressed.", range=(1, 100)),
+    ParameterSpec("expected_fps", 0.0, "Output rate per camera below which /diagnostics warns; "
+                  "0: no rate check.", range=(0.0, 1000.0)),
+    ParameterSpec("fps_tolerance", 0.1, "Fraction of expected_fps the output rate may fall short "
+                  "by before /diagnostics warns.", range=(0.0, 1.0)),
+    ParameterSpec("stale_timeout", 5.0, "Seconds without an image after which a camera's "
+                  "/diagnostics status is STALE.", range=(0.1, 3600.0)),
     ParameterSpec("max_image_pixels", DEFAULT_MAX_PIXELS, "Images with more pixels are refused "
                   "before decoding.", read_only=True, range=(1, 2**31 - 1)),
     ParameterSpec("input_topics", ["image"], "Input image topics, one per camera; the outputs "
