@@ -118,10 +118,11 @@ def engine_only(
 class BagBenchmark:
     """The node benchmarked on one bag: an engine-only run, node runs in one session, the report.
 
-    :func:`run_benchmark` takes every step; the demo takes them one by one and adds its own
-    while the node runs. Use as a context manager around the node runs: entering starts the
-    node (see :class:`NodeSession`), leaving stops it. ``session.log_path`` is
-    ``out_dir``/node.log.
+    :meth:`run` takes every step (``sspanoptic-bench bag run``); the demo takes them one by one
+    and adds its own while the node runs. Use as a context manager around the node runs:
+    entering starts the node (see :class:`NodeSession`), leaving stops it. The node's log is
+    ``out_dir``/node.log, the report ``out_dir``/report.json; :meth:`report` needs the node to
+    have started (it reads the bag's rate from the session's player).
     """
 
     def __init__(
@@ -189,34 +190,26 @@ class BagBenchmark:
         (self.out_dir / "report.json").write_text(json.dumps(report, indent=1))
         return report
 
+    def run(
+        self,
+        rates: Sequence[float | None] = DEFAULT_RATES,
+        seconds: float = 5.0,
+        peak_trials: int = 6,
+        peak_seconds: float = 4.0,
+        engine_seconds: float = 5.0,
+        ready_timeout: float = 180.0,
+    ) -> dict:
+        """Take every step: engine-only run, node runs, peak search; write and return the report.
 
-def run_benchmark(
-    bag: Path,
-    model: Path,
-    out_dir: Path,
-    topic: str | None = None,
-    backend: str = "auto",
-    device: str | None = None,
-    rates: Sequence[float | None] = DEFAULT_RATES,
-    seconds: float = 5.0,
-    peak_trials: int = 6,
-    peak_seconds: float = 4.0,
-    engine_seconds: float = 5.0,
-    ready_timeout: float = 180.0,
-    domain_id: int | None = None,
-) -> dict:
-    """Benchmark the node on a bag; write ``report.json`` and ``node.log`` to ``out_dir``.
-
-    ``rates`` in Hz, None: the bag's timing. ``engine_seconds`` = 0 skips the engine-only run.
-    """
-    benchmark = BagBenchmark(bag, model, out_dir, topic, backend, device, domain_id)
-    if engine_seconds > 0:
-        benchmark.time_engine(engine_seconds)
-    with benchmark:
-        benchmark.session.wait_ready(ready_timeout)
-        benchmark.fixed_runs(rates, seconds)
-        benchmark.search(peak_trials, peak_seconds)
-    return benchmark.report()
+        ``rates`` in Hz, None: the bag's timing. ``engine_seconds`` = 0 skips the engine-only run.
+        """
+        if engine_seconds > 0:
+            self.time_engine(engine_seconds)
+        with self:
+            self.session.wait_ready(ready_timeout)
+            self.fixed_runs(rates, seconds)
+            self.search(peak_trials, peak_seconds)
+        return self.report()
 
 
 def _rate(text: str) -> float | None:
@@ -249,11 +242,10 @@ def _create(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> None:
     from ..paths import default_model_path
 
-    report = run_benchmark(
-        args.bag, args.model or default_model_path(), args.out, args.topic, args.backend, args.device,
-        args.rates, args.seconds, args.peak_trials, args.peak_seconds, args.engine_seconds,
-        args.ready_timeout, args.domain_id,
-    )
+    benchmark = BagBenchmark(args.bag, args.model or default_model_path(), args.out, args.topic, args.backend,
+                             args.device, args.domain_id)
+    report = benchmark.run(args.rates, args.seconds, args.peak_trials, args.peak_seconds, args.engine_seconds,
+                           args.ready_timeout)
     print(format_report(report))
     if args.plot:
         print(f"plot: {plot_report(report, args.out / 'report.png')}")
