@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,19 +22,10 @@ from PIL import Image as PILImage
 
 import sspanoptic_ros
 
-from .bench.bag import (
-    NodeSession,
-    bag_summary,
-    benchmark,
-    build_report,
-    decode_frames,
-    engine_only,
-    format_report,
-    node_command,
-    plot_report,
-)
+from .bench.bag import BagBenchmark
 from .bench.bags import synthetic_frames, write_bag
-from .bench.player import load_bag
+from .bench.report import format_report, plot_report
+from .bench.session import NodeSession
 from .paths import default_model_path
 
 COCO_SAMPLE = Path(sspanoptic_ros.__file__).resolve().parents[2] / "shared/data/coco_panoptic_sample"
@@ -116,20 +106,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     started = time.monotonic()
     bag = synthetic_bag(args.out, args.frames, tuple(args.size), args.rate, seed=0)
-    frames = load_bag(bag)
-    images = decode_frames(frames)
-    print(f"engine alone ({args.backend}) on the bag's frames ...")
-    engine = engine_only(images, model, args.backend, seconds=5.0)
-    command = node_command(model, args.backend, None, frames.topic, frames.compressed)
     keep = round(DEMO_RATE * args.seconds) + 10
-    with NodeSession(frames, command, args.out / "node.log", keep_colored=keep) as session:
+    benchmark = BagBenchmark(bag, model, args.out, backend=args.backend, keep_colored=keep)
+    print(f"engine alone ({args.backend}) on the bag's frames ...")
+    benchmark.time_engine(5.0)
+    with benchmark:
+        session = benchmark.session
         print(f"starting the node (log: {session.log_path}) ...")
         print(f"  first output after {session.wait_ready():.1f} s")
         print(f"playing the bag at {DEMO_RATE:g} Hz for {args.seconds:g} s, then the peak search ...")
         run_start = time.time_ns()
-        fixed = {"kind": "fixed", **session.trial(DEMO_RATE, args.seconds)}
+        benchmark.fixed_runs([DEMO_RATE], args.seconds)
         stream = [p for stamp, p in session.monitor.colored().items() if stamp >= run_start]
-        search_runs, peak = benchmark(session, [], 0.0, args.peak_trials, args.peak_seconds, engine["fps"])
+        benchmark.search(args.peak_trials, args.peak_seconds)
         photos = sorted((COCO_SAMPLE / "images").glob("*.jpg"))
         if photos:
             print(f"sending the {len(photos)} COCO sample photos through the node ...")
@@ -137,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"COCO sample photos not found under {COCO_SAMPLE}: skipped")
             coco = []
-    report = build_report(bag_summary(bag, frames, images[0], args.rate), engine, [fixed, *search_runs], peak)
-    (args.out / "report.json").write_text(json.dumps(report, indent=1))
+    report = benchmark.report()
     print()
     print(format_report(report))
     print()

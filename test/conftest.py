@@ -5,7 +5,6 @@
 Plain helpers of the ROS tests (messages, the test-side node, output checks) are in ros_helpers.py.
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,22 @@ from sspanoptic_ros.model import ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 COCO_SAMPLE = REPO.parent / "shared" / "data" / "coco_panoptic_sample"
-# Environment of the ROS tests: this process (``ros_context``) and the node processes they start.
-ENV = {
-    "ROS_DOMAIN_ID": str(os.getpid() % 100 + 100),
-    "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
-    "FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA",
-    "RCUTILS_LOGGING_BUFFERED_STREAM": "0",
-    # One torch thread per process: this 2-core machine also runs the test process (and maybe a
-    # training job); oversubscribed OpenMP threads make each inference ~40x slower.
-    "OMP_NUM_THREADS": "1",
-}
+
+
+def ros_env() -> dict[str, str]:
+    """Environment of the ROS tests: this process (``ros_context``) and the node processes they start.
+
+    The ROS domain is this test process's own (``bench.session.isolated_domain_id``).
+    """
+    from sspanoptic_ros.bench.session import isolated_domain_id, ros_environment  # imports rclpy
+
+    return {
+        **ros_environment(isolated_domain_id()),
+        "RCUTILS_LOGGING_BUFFERED_STREAM": "0",
+        # One torch thread per process: this 2-core machine also runs the test process (and maybe a
+        # training job); oversubscribed OpenMP threads make each inference ~40x slower.
+        "OMP_NUM_THREADS": "1",
+    }
 
 TINY_CATEGORIES = [
     Category(1, "sky", False, (70, 130, 180)),
@@ -62,13 +67,13 @@ def coco_sample() -> Path:
 
 @pytest.fixture(scope="module")
 def ros_context():
-    """One ROS context per test module, with ``ENV`` set and one torch thread."""
+    """One ROS context per test module, with ``ros_env()`` set and one torch thread."""
     import rclpy  # here, so that the tests without ROS do not need it
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in ENV.items():
+        for key, value in ros_env().items():
             mp.setenv(key, value)
         context = rclpy.Context()
         context.init()

@@ -2,14 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Helpers of the ROS tests (test_node.py, test_faults.py): messages, a test-side node, checks.
 
-The ROS context fixture they share, ``ros_context``, and the environment ``ENV`` of the ROS
+The ROS context fixture they share, ``ros_context``, and the environment ``ros_env()`` of the ROS
 processes live in conftest.py.
 """
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -20,7 +17,7 @@ import numpy as np
 import pytest
 import rclpy
 from builtin_interfaces.msg import Time
-from conftest import COCO_SAMPLE, ENV, REPO
+from conftest import COCO_SAMPLE, REPO, ros_env
 from lifecycle_msgs.srv import GetState
 from rcl_interfaces.srv import SetParameters
 from rclpy.executors import SingleThreadedExecutor
@@ -29,6 +26,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header, String
 
+from sspanoptic_ros.bench import session
 from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.ros.node import PanopticNode
 from sspanoptic_ros.visualization import color_lut, colorize_panoptic
@@ -220,33 +218,11 @@ def wait_for(condition, what: str, timeout: float = TIMEOUT):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class NodeProcess:
-    """``python -m sspanoptic_ros.ros.node`` in a subprocess, its log in a file."""
+class NodeProcess(session.NodeProcess):
+    """``python -m sspanoptic_ros.ros.node --ros-args *ros_args`` in this test process's ROS domain."""
 
-    def __init__(self, log: Path, *ros_args: str, env: dict | None = None):
-        self.log = log
-        with open(log, "w") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sspanoptic_ros.ros.node", "--ros-args", *ros_args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-                env={**os.environ, **ENV, **(env or {})},
-            )
-
-    def check_alive(self) -> None:
-        assert self.proc.poll() is None, f"node exited with {self.proc.returncode}:\n{self.text()}"
-
-    def text(self) -> str:
-        return self.log.read_text()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    def __init__(self, log: Path, *ros_args: str):
+        super().__init__(session.node_command(*ros_args), log, ros_env(), cwd=REPO)
 
 
 def in_process_node(context, name: str, **params) -> PanopticNode:

@@ -66,7 +66,7 @@ from sspanoptic_ros.engine import create_engine
 from sspanoptic_ros.engine.tensorrt_backend import tensorrt_available
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.model.config import CONFIG_DIR
-from sspanoptic_ros.ros.image_codec import ImageDecodeError, compressed_to_rgb, image_to_rgb
+from sspanoptic_ros.ros.image_codec import ImageDecodeError, message_to_rgb
 from sspanoptic_ros.ros.node import category_difference
 
 MAX_PIXELS = 1_000_000  # max_image_pixels of the fuzzed nodes
@@ -300,10 +300,7 @@ def decode_outcome(msg: Image | CompressedImage) -> str:
     Any other exception fails the test.
     """
     try:
-        if isinstance(msg, CompressedImage):
-            rgb = compressed_to_rgb(msg, MAX_PIXELS)
-        else:
-            rgb = image_to_rgb(msg, MAX_PIXELS)
+        rgb = message_to_rgb(msg, MAX_PIXELS)
     except ImageDecodeError as e:
         assert str(e), "an ImageDecodeError without a reason"
         return "refused"
@@ -399,7 +396,7 @@ def check_serves(harness, node: NodeProcess, camera: Camera, engine) -> None:
 
 
 def error_lines(node: NodeProcess) -> list[str]:
-    return [line for line in node.text().splitlines() if "[ERROR]" in line]
+    return [line for line in node.log_text().splitlines() if "[ERROR]" in line]
 
 
 def node_counts_since(harness, camera: Camera, before: dict) -> dict:
@@ -434,7 +431,7 @@ def test_images_above_max_image_pixels_are_refused_by_the_running_node(
     assert delta["failed"] >= 1, delta
     assert all(harness.outputs_for(RAW.prefix, m.header.stamp) is None for m in (claim, above))
     errors = error_lines(raw_node)
-    assert errors, raw_node.text()
+    assert errors, raw_node.log_text()
     assert (f"image on fuzz_raw/image skipped: image of 99989x99991 = {99989 * 99991} pixels"
             f" exceeds max_pixels = {MAX_PIXELS}") in errors[0]
 
@@ -445,7 +442,7 @@ def test_images_above_max_image_pixels_are_refused_by_the_running_node(
     time.sleep(0.3)
     check_serves(harness, compressed_node, COMPRESSED, torch_engine)
     errors = error_lines(compressed_node)
-    assert errors, compressed_node.text()
+    assert errors, compressed_node.log_text()
     assert (f"image on fuzz_compressed/image skipped: image of 60000x60000 = 3600000000 pixels"
             f" exceeds max_pixels = {MAX_PIXELS}") in errors[0]
     raw_node.check_alive()
@@ -522,7 +519,7 @@ def test_fuzzed_inputs_are_refused_and_the_node_keeps_serving(
     assert delta["failed"] + delta["dropped"] <= count - decoded, summary
     assert delta["failed"] >= (count - decoded) // 2, summary  # most were really tried
     node.check_alive()
-    text = node.text()
+    text = node.log_text()
     assert "Traceback" not in text, text[-3000:]
     unexpected = [line for line in error_lines(node) if " skipped: " not in line]
     assert not unexpected, unexpected  # "frame ... failed: <exception>" would be a bug
@@ -606,12 +603,12 @@ def test_plain_node_exits_with_one_error_line_on_model_faults(models, tmp_path):
         params += [f"{extra[0]}:={extra[1]}"] if extra else []
         nodes[fault] = NodeProcess(tmp_path / f"{i}.log", *[a for p in params for a in ("-p", p)])
     try:
-        codes = {fault: node.proc.wait(timeout=TIMEOUT) for fault, node in nodes.items()}
+        codes = {fault: node.wait(timeout=TIMEOUT) for fault, node in nodes.items()}
     finally:
         for node in nodes.values():
             node.stop()
     for fault, (*_, reason) in faults.items():
-        lines = nodes[fault].text().strip().splitlines()
+        lines = nodes[fault].log_text().strip().splitlines()
         assert codes[fault] == 1 and len(lines) == 1, (fault, codes[fault], lines)
         assert "[ERROR]" in lines[0] and reason in lines[0], (fault, lines)
 
@@ -669,8 +666,8 @@ def test_signal_during_inference_ends_the_node_within_a_second(signum, models, h
         time.sleep(max(0.0, outputs[-1][1] + period / 2 - time.time()))  # mid-inference
         node.check_alive()
         start = time.monotonic()
-        node.proc.send_signal(signum)
-        code = node.proc.wait(timeout=TIMEOUT)
+        node.send_signal(signum)
+        code = node.wait(timeout=TIMEOUT)
         elapsed = time.monotonic() - start
     finally:
         stop.set()
@@ -678,7 +675,7 @@ def test_signal_during_inference_ends_the_node_within_a_second(signum, models, h
         node.stop()
     print(f"\n{signal.Signals(signum).name} {period / 2:.2f} s into a {period:.2f} s frame:"
           f" exit code {code} after {elapsed:.2f} s")
-    text = node.text()
+    text = node.log_text()
     assert code == 0, text
     assert elapsed < SHUTDOWN_BOUND, f"{elapsed:.2f} s to exit"
     for bad in ("Traceback", "[ERROR]", "[WARN]", "terminate called"):

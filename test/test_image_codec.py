@@ -19,6 +19,7 @@ from sspanoptic_ros.ros.image_codec import (
     compress_image,
     compressed_to_rgb,
     image_to_rgb,
+    message_to_rgb,
     numpy_to_image,
 )
 from sspanoptic_ros.visualization import INSTANCE_SHADES, color_lut, colorize_panoptic
@@ -354,6 +355,17 @@ def test_non_image_data_is_refused():
     msg.data = array.array("B", b"\x00" * 12 + png_header(4, 4))  # depth config header first
     with pytest.raises(ImageDecodeError, match="neither PNG nor JPEG; supported: jpeg, png"):
         compressed_to_rgb(msg)
+
+
+def test_message_to_rgb_decodes_either_message_type_with_its_limit():
+    rgb = synthetic_rgb()  # 6x8 = 48 pixels
+    raw, png = make_image(rgb[..., ::-1], "bgr8"), compressed(rgb, ".png", "png")
+    for msg in (raw, png):
+        np.testing.assert_array_equal(message_to_rgb(msg, max_pixels=48), rgb)
+        with pytest.raises(ImageDecodeError, match="48 pixels exceeds max_pixels = 47"):
+            message_to_rgb(msg, max_pixels=47)
+    with pytest.raises(ImageDecodeError, match="neither PNG nor JPEG"):
+        message_to_rgb(CompressedImage(format="bgr8", data=rgb.tobytes()))  # raw bytes, not a codec
 
 
 # --- numpy -> Image -------------------------------------------------------------------------

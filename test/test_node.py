@@ -193,7 +193,7 @@ def test_malformed_images_are_logged_and_skipped(raw_node, harness, torch_engine
     delta = {k: after[k] - before[k] for k in after}
     assert delta["processed"] == 4 and delta["failed"] + delta["dropped"] == 4, delta
     assert delta["failed"] >= 1
-    errors = [line for line in raw_node.text().splitlines() if "[ERROR]" in line]
+    errors = [line for line in raw_node.log_text().splitlines() if "[ERROR]" in line]
     assert errors and all("image on cam2/image skipped" in line for line in errors)
     problems = ("step 50 is smaller", "fewer than height * step", "empty image",
                 "unsupported image encoding '16UC1'")
@@ -258,10 +258,10 @@ def test_corrupt_jpeg_is_logged_and_skipped(compressed_node, harness, torch_engi
 def test_missing_model_exits_with_one_clear_error(tmp_path):
     node = NodeProcess(tmp_path / "node.log", "-p", f"model_path:={tmp_path / 'missing.pt'}")
     try:
-        assert node.proc.wait(timeout=TIMEOUT) == 1
+        assert node.wait(timeout=TIMEOUT) == 1
     finally:
         node.stop()
-    lines = node.text().strip().splitlines()
+    lines = node.log_text().strip().splitlines()
     assert len(lines) == 1, lines
     assert "[ERROR]" in lines[0] and "cannot load model" in lines[0]
     assert f"model file not found: {tmp_path / 'missing.pt'}" in lines[0]

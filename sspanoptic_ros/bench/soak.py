@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """``sspanoptic-bench soak``: thousands of frames through the node, its memory and frame times.
 
-The node runs as its own process (as for ``sspanoptic-bench bag``, see ``bag.NodeSession``) and
+The node runs as its own process (as for ``sspanoptic-bench bag``, see ``session.NodeSession``) and
 gets ``--frames`` synthetic rgb8 frames at ``--rate`` Hz. Every ``--sample-every`` frames the
 node's resident memory (VmRSS in ``/proc/<pid>/status``) and, where ``nvidia-smi`` lists the
 process, its GPU memory are sampled. The report gives the memory after the first ``--warmup``
@@ -30,19 +30,19 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from ..ros.image_codec import numpy_to_image
-from .bag import NodeSession, node_command, proc_memory_mib
 from .bags import synthetic_frames
 from .engine import model_file
 from .monitor import percentile, run_stats
 from .player import BagFrames
+from .session import NodeSession, rss_mib, session_node_command
 
 TOPIC = "/camera/image"
 DISTINCT_FRAMES = 16  # the synthetic camera's frames, played in a loop
 # Samples whose median gives the memory after the warm-up and at the end: RSS dips for a moment
 # while a frame's buffers are freed, so single samples would be noisy.
 WINDOW = 5
-_DRAIN_S = 2.0  # the run ends once no output came for this long after the last frame
-_MAX_DRAIN_S = 60.0
+DRAIN_S = 2.0  # the run ends once no output came for this long after the last frame
+MAX_DRAIN_S = 60.0
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -54,11 +54,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if height < 1 or width < 1:
         raise argparse.ArgumentTypeError(f"a size must be positive, got {text!r}")
     return height, width
-
-
-def rss_mib(pid: int) -> float:
-    """Return the resident memory (VmRSS) of process ``pid`` in MiB."""
-    return proc_memory_mib(pid, "VmRSS")
 
 
 def gpu_mib(pid: int) -> float | None:
@@ -76,7 +71,7 @@ def gpu_mib(pid: int) -> float | None:
 
 
 def camera_frames(size: tuple[int, int], rate: float) -> BagFrames:
-    """Return the synthetic camera's rgb8 frames as a loop for ``bag.NodeSession``'s player."""
+    """Return the synthetic camera's rgb8 frames as a loop for ``session.NodeSession``'s player."""
     messages = [numpy_to_image(rgb, "rgb8", Header(frame_id="camera"))
                 for rgb in synthetic_frames(DISTINCT_FRAMES, size)]
     stamps = [round(i * 1e9 / rate) for i in range(len(messages))]
@@ -126,18 +121,9 @@ def soak(session: NodeSession, frames: int, rate: float, sample_every: int) -> t
                 raise RuntimeError(f"the node exited with code {session.process.returncode}"
                                    f" after {index + 1} frames; see {session.log_path}")
             samples.append(sample(index + 1))
-    _drain(session)
+    session.settle(DRAIN_S, MAX_DRAIN_S)  # the outputs of the last frames
     samples.append(sample(frames))
     return sent, samples
-
-
-def _drain(session: NodeSession) -> None:
-    """Wait until the outputs of the last frames stopped coming."""
-    count, changed, start = -1, time.monotonic(), time.monotonic()
-    while time.monotonic() - changed < _DRAIN_S and time.monotonic() - start < _MAX_DRAIN_S:
-        if len(session.monitor.outputs()) != count:
-            count, changed = len(session.monitor.outputs()), time.monotonic()
-        time.sleep(0.1)
 
 
 def build_report(setup: dict, sent: list, received: dict, samples: list, warmup: int) -> dict:
@@ -218,7 +204,7 @@ def run_soak(
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as workdir:
         path = model_file(model, Path(workdir))  # a config name: random weights
-        command = node_command(path, backend, device, TOPIC)
+        command = session_node_command(path, backend, device, TOPIC)
         with NodeSession(camera_frames(size, rate), command, out_dir / "node.log") as session:
             session.wait_ready(ready_timeout, warmup_seconds=0)
             start = time.monotonic()

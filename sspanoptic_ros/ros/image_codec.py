@@ -155,6 +155,17 @@ def compressed_to_rgb(msg: CompressedImage, max_pixels: int | None = None) -> np
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
 
 
+def message_to_rgb(msg: Image | CompressedImage, max_pixels: int | None = None) -> np.ndarray:
+    """Return the RGB ``(H, W, 3) uint8`` pixels of an Image or a CompressedImage message.
+
+    Dispatches to :func:`compressed_to_rgb` or :func:`image_to_rgb` (see them for what each
+    supports and raises).
+    """
+    if isinstance(msg, CompressedImage):
+        return compressed_to_rgb(msg, max_pixels)
+    return image_to_rgb(msg, max_pixels)
+
+
 def numpy_to_image(array: np.ndarray, encoding: str, header: Header) -> Image:
     """Return a ``sensor_msgs/Image`` holding ``array`` with a copy of ``header``.
 
