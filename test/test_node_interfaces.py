@@ -7,6 +7,7 @@ compressed outputs, and the health levels of /diagnostics. This test process sub
 way a downstream node (tracker, mapper, rviz) does.
 """
 
+import os
 import time
 
 import cv2
@@ -216,3 +217,37 @@ def test_diagnostics_warn_when_slow_go_stale_when_stopped_and_recover(node, harn
     assert level == DiagnosticStatus.STALE and "(stale_timeout 2.5 s)" in message, message
     level, message = level_after(harness, 10.0, 4.0)
     assert level == DiagnosticStatus.OK and message.endswith("FPS"), message
+
+
+def test_the_node_serves_without_vision_msgs(model_path, harness, tmp_path):
+    """A robot without vision_msgs: no detections nor label_info, one log line, the rest served."""
+    hidden = tmp_path / "hide" / "vision_msgs"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('vision_msgs is hidden by the test')\n")
+    node = NodeProcess(
+        tmp_path / "node.log",
+        "-r", "__node:=no_vision",
+        "-p", f"model_path:={model_path}",
+        "-p", "backend:=torch",
+        "-p", "input_topics:=['novision/image']",
+        env={"PYTHONPATH": os.pathsep.join([str(hidden.parent), os.environ.get("PYTHONPATH", "")])},
+    )
+    try:
+        harness.subscribe("novision/panoptic/panoptic", Image)
+        rgb = render_scene(4, 48, 64)[0]
+
+        def served():
+            node.check_alive()
+            harness.publish("novision/image", image_msg(raw_pixels(rgb, "rgb8"), 64, "rgb8",
+                                                        harness.next_stamp()))
+            time.sleep(0.5)
+            return harness.received("novision/panoptic/panoptic")
+
+        wait_for(served, "panoptic images from the node without vision_msgs")
+        topics = {name for name, _ in harness.node.get_topic_names_and_types()}
+        assert "/novision/panoptic/segments" in topics
+        assert not {"/novision/panoptic/detections", "/novision/panoptic/label_info"} & topics
+        warnings = [line for line in node.log_text().splitlines() if "vision_msgs unavailable" in line]
+        assert len(warnings) == 1 and "vision_msgs is hidden by the test" in warnings[0]
+    finally:
+        node.stop()

@@ -57,7 +57,7 @@ from ..engine.settings import RUNTIME_SETTINGS, effective_params, split_settings
 from ..paths import default_model_path
 from ..visualization import color_lut
 from .diagnostics import HealthLimits, InferenceStats, camera_status
-from .image_codec import ImageDecodeError, compress_image, compressed_to_rgb, image_to_rgb
+from .image_codec import ImageDecodeError, compress_image, message_to_rgb
 from .latest_frame import FrameWorker, LatestFrames
 from .outputs import (
     COMPRESSED_ID_IMAGES,
@@ -443,11 +443,7 @@ class PanopticNode(Node):
         engine, camera = self._engine, self._cameras[slot]  # bound once for the whole frame
         if engine is None:  # deactivated since the frame arrived
             return
-        max_pixels = self._param("max_image_pixels")
-        if isinstance(msg, CompressedImage):
-            rgb = compressed_to_rgb(msg, max_pixels)
-        else:
-            rgb = image_to_rgb(msg, max_pixels)
+        rgb = message_to_rgb(msg, self._param("max_image_pixels"))
         result = engine.infer(rgb)
         if not serving.is_set():  # stopped during the inference: the frame is abandoned
             device = engine.device
