@@ -100,6 +100,8 @@ def test_steps_fail_time_out_and_skip_on_their_own(tmp_path):
     ok = gpu_check.run_step(_step("ok", f"open({str(tmp_path / 'r.json')!r}, 'w').write('[1]')",
                                   json=tmp_path / "r.json"), env, deadline, tmp_path)
     assert ok["status"] == "passed" and ok["data"] == [1]
+    silent = gpu_check.run_step(_step("silent", "pass", json=tmp_path / "none.json"), env, deadline, tmp_path)
+    assert (silent["status"], silent["reason"]) == ("failed", "it wrote no results")
 
 
 def test_a_step_over_its_limit_is_stopped_with_its_children(tmp_path):
@@ -154,10 +156,10 @@ def test_carried_wheels_are_packed_and_installed_for_the_steps(tmp_path, monkeyp
     monkeypatch.setattr(gpu_check, "MANIFEST", tmp_path / "none.json")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     work = tmp_path / "work"
-    result = gpu_check.install_carried(work, env)
+    result, carried_env = gpu_check.install_carried(work, env)
     assert result["status"] == "passed", result["log"]
-    done = subprocess.run([sys.executable, "-c", "import carried_two; print(carried_two.VALUE)"], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", "import carried_two; print(carried_two.VALUE)"],
+                          env=carried_env, capture_output=True, text=True)
     assert done.stdout.strip() == "42", done.stderr
 
 

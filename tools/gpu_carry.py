@@ -182,7 +182,11 @@ def copy_photos(source: Path = COCO_IMAGES, target: Path = PHOTOS) -> list[Path]
     if not photos:
         raise FileNotFoundError(f"no COCO sample photos in {source}")
     target.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copy2(p, target / p.name)) for p in photos]
+    copies = []
+    for photo in photos:  # a plain copy: the shared sample is read-only, its copies need not be
+        (target / photo.name).unlink(missing_ok=True)
+        copies.append(Path(shutil.copyfile(photo, target / photo.name)))
+    return copies
 
 
 def pack(wheels: list[Path], archive: Path = WHEELS_ARCHIVE) -> Path:

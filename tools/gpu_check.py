@@ -36,6 +36,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import traceback
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -106,6 +107,7 @@ class Step:
     json: Path | None = None
     skip: str | None = None  # why it does not run at all
     info: dict = field(default_factory=dict)  # what the report needs to know of it
+    env: dict | None = None  # its own environment (else the check's)
 
 
 def bench(*args) -> list[str]:
@@ -139,8 +141,11 @@ def cuda_test_files() -> list[Path]:
 
 def import_error(modules: str, env: dict) -> str | None:
     """Return why ``import MODULES`` fails in a fresh process with ``env``, or None when it works."""
-    done = subprocess.run([sys.executable, "-c", f"import {modules}"], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    try:
+        done = subprocess.run([sys.executable, "-c", f"import {modules}"], env=env, cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "the import took over 60 s"
     return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["?"])[-1]
 
 
@@ -153,8 +158,11 @@ def photos(count: int) -> list[Path]:
     return []
 
 
-def plan(sizes: Sizes, work: Path, env: dict) -> list[Step]:
-    """Return the steps in the order they run: most valuable first, the slow compiles last."""
+def plan(sizes: Sizes, work: Path, env: dict, ros_env: dict) -> list[Step]:
+    """Return the steps in the order they run: most valuable first, the slow compiles last.
+
+    ``ros_env`` is the environment of the node benchmark (with the carried ROS 2, if any).
+    """
     paper, demo = sizes.paper_model, str(REPO / "models" / "demo_synthetic.pt")
     tests, junit = cuda_test_files(), work / "cuda_tests.xml"
     timeout = ["--timeout", "150"] if import_error("pytest_timeout", env) is None else []
@@ -192,7 +200,7 @@ def plan(sizes: Sizes, work: Path, env: dict) -> list[Step]:
         180.0, min_s=45.0, json=work / "agreement.json",
     ))
     bag, bag_out = work / "demo_bag", work / "bag_run"
-    ros_missing = import_error("rclpy, rosbags", env)
+    ros_missing = import_error("rclpy, rosbags", ros_env)
     steps.append(Step(
         "bag", "the node on the demo bag (torch backend)",
         [bench("bag", "create", bag, "--synthetic", sizes.bag_frames, "--size", *sizes.bag_size,
@@ -202,7 +210,8 @@ def plan(sizes: Sizes, work: Path, env: dict) -> list[Step]:
                "--peak-trials", sizes.peak_trials, "--peak-seconds", sizes.bag_seconds,
                "--engine-seconds", sizes.engine_seconds, "--ready-timeout", 120, "--out", bag_out)],
         150.0, min_s=45.0, json=bag_out / "report.json",
-        skip=ros_missing and f"ROS 2 cannot be imported ({ros_missing}): tools/gpu_carry.py carries it",
+        skip=ros_missing and f"ROS 2 cannot be imported ({ros_missing[:200]}): tools/gpu_carry.py carries it",
+        env=ros_env,
     ))
     for precision, mode in (("fp16", "compile"), ("fp32", "graphs"), ("fp32", "compile")):
         steps.append(engine_step(work, sizes, f"engine-paper-{precision}-{mode}", paper, sizes.paper_size,
@@ -243,7 +252,7 @@ def run_step(step: Step, env: dict, deadline: float, work: Path) -> dict:
             log.write(f"$ {' '.join(map(str, command))}\n")
             log.flush()
             process = subprocess.Popen(list(map(str, command)), stdout=log, stderr=subprocess.STDOUT,
-                                       env=env, cwd=REPO, start_new_session=True)
+                                       env=step.env or env, cwd=REPO, start_new_session=True)
             try:
                 code = process.wait(max(limit - (time.monotonic() - start), 1.0))
             except subprocess.TimeoutExpired:
@@ -255,10 +264,15 @@ def run_step(step: Step, env: dict, deadline: float, work: Path) -> dict:
                 break
     result.update(status=status, reason=reason, seconds=time.monotonic() - start,
                   log=log_path.read_text(errors="replace")[-LOG_STEP_CHARS:])
-    if step.json is not None and step.json.is_file():
-        result["data"] = json.loads(step.json.read_text())
-    if "junit" in step.info and step.info["junit"].is_file():
-        result["data"] = junit_summary(step.info["junit"])
+    try:
+        if step.json is not None and step.json.is_file():
+            result["data"] = json.loads(step.json.read_text())
+        if "junit" in step.info and step.info["junit"].is_file():
+            result["data"] = junit_summary(step.info["junit"])
+    except (ValueError, ElementTree.ParseError) as e:
+        result.update(status="failed", reason=f"{reason}; its results are unreadable: {e}".lstrip("; "))
+    if result["status"] == "passed" and result["data"] is None and (step.json or "junit" in step.info):
+        result.update(status="failed", reason="it wrote no results")
     return result
 
 
@@ -275,39 +289,47 @@ def junit_summary(path: Path) -> dict:
     return {"cases": cases}
 
 
-def install_carried(work: Path, env: dict) -> dict:
-    """Unpack ``.gpu_check/wheels.tar.xz`` and install its wheels for every later step.
+def install_carried(work: Path, env: dict) -> tuple[dict, dict]:
+    """Unpack ``.gpu_check/wheels.tar.xz`` and install its wheels; return the result and their environment.
 
     ``pip install --no-index --no-deps --prefix work/ros``: the ROS wheels keep their Python
-    packages and libraries in the wheel's data folder, which ``--target`` drops. ``env`` gets the
-    prefix's site-packages on PYTHONPATH and its libraries on LD_LIBRARY_PATH (what the ROS wheels'
-    own start-up hook does inside a virtual environment).
+    packages and libraries in the wheel's data folder, which ``--target`` drops. Their environment
+    is ``env`` with the prefix's site-packages on PYTHONPATH and its libraries on LD_LIBRARY_PATH
+    (what the ROS wheels' own start-up hook does inside a virtual environment); only the steps
+    that need them run with it.
     """
     result = {"name": "carry", "title": "install the carried wheels", "limit_s": 120.0, "seconds": 0.0,
               "commands": [], "log": "", "data": None, "info": {}}
     if not WHEELS_ARCHIVE.is_file():
         return {**result, "status": "skipped",
-                "reason": f"no {WHEELS_ARCHIVE.relative_to(REPO)} carried (tools/gpu_carry.py makes it)"}
+                "reason": f"no {WHEELS_ARCHIVE.relative_to(REPO)} carried (tools/gpu_carry.py makes it)"}, env
     start = time.monotonic()
     wheels, prefix = work / "wheels", work / "ros"
-    with tarfile.open(WHEELS_ARCHIVE) as archive:
-        archive.extractall(wheels, filter="data")
     command = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
                "--no-cache-dir", "--ignore-installed", "--prefix", str(prefix)]
-    done = subprocess.run(command + sorted(map(str, wheels.glob("*.whl"))), capture_output=True, text=True,
-                          timeout=result["limit_s"])
-    result.update(commands=[" ".join(command) + " <the carried wheels>"], log=done.stdout + done.stderr,
-                  seconds=time.monotonic() - start)
+    result["commands"] = [" ".join(command) + " <the carried wheels>"]
+    try:
+        with tarfile.open(WHEELS_ARCHIVE) as archive:
+            archive.extractall(wheels, filter="data")
+        done = subprocess.run(command + sorted(map(str, wheels.glob("*.whl"))), capture_output=True,
+                              text=True, timeout=result["limit_s"])
+    except (tarfile.TarError, OSError, EOFError, subprocess.TimeoutExpired) as e:
+        return {**result, "status": "failed", "reason": f"{type(e).__name__}: {e}",
+                "seconds": time.monotonic() - start}, env
+    result.update(log=done.stdout + done.stderr, seconds=time.monotonic() - start)
     site = next(prefix.glob("lib/python*/site-packages"), None)
     if done.returncode != 0 or site is None:
-        return {**result, "status": "failed", "reason": f"pip exit code {done.returncode}"}
+        return {**result, "status": "failed", "reason": f"pip exit code {done.returncode}"}, env
     libraries = [prefix / "lib", *sorted(site.glob("*.libs"))]
     libraries += env.get("LD_LIBRARY_PATH", "").split(os.pathsep)
-    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(site)])
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(str(p) for p in libraries if str(p))
-    env["_ROS_WHEELS_BOOTSTRAP_COMPLETE"] = "1"  # the hook would re-run Python with its own path
+    carried_env = {
+        **env, "PYTHONPATH": os.pathsep.join([env["PYTHONPATH"], str(site)]),
+        "LD_LIBRARY_PATH": os.pathsep.join(str(p) for p in libraries if str(p)),
+        "_ROS_WHEELS_BOOTSTRAP_COMPLETE": "1",  # else the hook would run Python again with its own path
+    }
     manifest = json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
-    return {**result, "status": "passed", "reason": "", "data": {"wheels": manifest.get("wheels", [])}}
+    wheels = {"wheels": manifest.get("wheels", [])}
+    return {**result, "status": "passed", "reason": "", "data": wheels}, carried_env
 
 
 def environment() -> dict:
@@ -441,7 +463,10 @@ def render(results: list[dict], dry: bool, started: datetime, elapsed: float, bu
     for title, group, section in SECTIONS:
         done = [r for r in results if r["data"] is not None and r["name"].split("-")[0] == group]
         if done:
-            lines += ["", f"## {title}", "", *section(done)]
+            try:
+                lines += ["", f"## {title}", "", *section(done)]
+            except (KeyError, TypeError, ValueError, IndexError) as e:  # results of an unexpected shape
+                lines += [f"(this section could not be written: {type(e).__name__}: {e}; see gpu_check.json)"]
     carried = next((r["data"] for r in results if r["name"] == "carry" and r["data"]), None)
     if carried:
         size = sum(w["bytes"] for w in carried["wheels"]) / 2**20
@@ -475,15 +500,27 @@ def run_check(dry: bool, out: Path, budget: float, only: list[str] | None) -> in
     with tempfile.TemporaryDirectory(prefix="gpu_check_") as tmp:
         work = Path(tmp)
         env["SSPANOPTIC_CACHE"] = str(work / "cache")  # the check's exports stay out of the user's cache
-        results = [] if dry else [install_carried(work, env)]
-        for step in plan(DRY if dry else GPU, work, env):
+        results: list[dict] = []
+
+        def record(result: dict) -> None:
+            results.append(result)
+            print(f"{result['name']:28s} {result['status']:8s} {result['seconds']:6.1f} s  "
+                  f"{result.get('reason', '')}", flush=True)
+            write_outputs(out, results, dry, started, time.monotonic() - start, budget)
+
+        ros_env = env
+        if not dry:
+            carried, ros_env = install_carried(work, env)
+            record(carried)
+        for step in plan(DRY if dry else GPU, work, env, ros_env):
             if only and step.name not in only:
                 continue
-            results.append(run_step(step, env, start + budget, work))
-            r = results[-1]
-            print(f"{r['name']:28s} {r['status']:8s} {r['seconds']:6.1f} s  {r.get('reason', '')}",
-                  flush=True)
-            write_outputs(out, results, dry, started, time.monotonic() - start, budget)
+            try:
+                record(run_step(step, env, start + budget, work))
+            except Exception:  # a fault of the check itself: reported, and the next step runs
+                record({"name": step.name, "title": step.title, "limit_s": step.limit_s, "seconds": 0.0,
+                        "commands": [], "log": traceback.format_exc(), "data": None, "info": {},
+                        "status": "failed", "reason": "the check's own error (see the log)"})
     write_outputs(out, results, dry, started, time.monotonic() - start, budget)
     print(f"report: {out / 'gpu_check.md'} ({time.monotonic() - start:.0f} s)")
     return int(any(r["status"] in ("failed", "timeout") for r in results))
