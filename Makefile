@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint demo demo-model clean
+.PHONY: setup test lint demo demo-model gpu-carry gpu-check clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,14 @@ demo-model: setup
 	$(PY) -m sspanoptic_ros.evaluation.eval_cli --model models/demo_synthetic.pt --backend torch \
 		--images out/synthetic/test/images --json out/synthetic/test/panoptic.json \
 		--panoptic out/synthetic/test/panoptic --out out/eval_demo
+
+# The prepared GPU check (README, "GPU check"): gpu-carry here, then gpu-check on the GPU machine,
+# which runs with that machine's own python3 and packages (no .venv there).
+gpu-carry: setup
+	$(PY) tools/gpu_carry.py
+
+gpu-check:
+	bash tools/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info out

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Shared test fixtures: a tiny model config, the real COCO sample's location, a ROS context.
 
+Tests marked ``cuda`` are skipped on machines without a CUDA device.
+
 Plain helpers of the ROS tests (messages, the test-side node, output checks) are in ros_helpers.py.
 """
 
@@ -39,6 +41,19 @@ TINY_CATEGORIES = [
     Category(11, "disc", True, (220, 20, 60)),
     Category(12, "box", True, (0, 0, 142)),
 ]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a CUDA device; skipped without one")
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
 
 
 def tiny_config(**overrides) -> ModelConfig:

@@ -230,7 +230,7 @@ def test_tensorrt_backend_runs(checkpoint, engines, precision, nms, agreement):
     assert (panoptic == engines[0].infer(image).panoptic).float().mean() > agreement
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_graph_replays_match_eager_and_keep_earlier_outputs(checkpoint):
     from torch._dynamo.utils import counters
 
@@ -247,6 +247,22 @@ def test_cuda_graph_replays_match_eager_and_keep_earlier_outputs(checkpoint):
     for x, out in zip(inputs, outputs):
         for a, b in zip(out, eager(x)):
             torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.cuda
+def test_cuda_engine_gives_the_cpu_maps():
+    """The demo model on CUDA, from numpy and from CUDA tensors, fp32 and fp16, against the CPU."""
+    cpu = create_engine(default_model_path(), "torch", "cpu")
+    fp32, fp16 = (create_engine(default_model_path(), "torch", "cuda", p) for p in ("fp32", "fp16"))
+    assert fp16.backend.dtype == torch.float16
+    for seed in (901, 902):
+        image = render_scene(seed, 256, 384)[0]
+        expected = cpu.infer(image)
+        runs = [(fp32.infer(image), 0.999), (fp32.infer(torch.from_numpy(image).cuda()), 0.999),
+                (fp16.infer(image), 0.99)]
+        for result, agreement in runs:
+            assert result.panoptic.is_cuda
+            assert (result.panoptic.cpu() == expected.panoptic).float().mean().item() >= agreement
 
 
 def test_cuda_graphs_need_cuda(checkpoint):

@@ -389,7 +389,7 @@ def test_fp16_and_fp32_logits_give_identical_maps():
         assert torch.equal(a.panoptic, b.panoptic) and a.segments == b.segments
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_gives_the_cpu_maps():
     sem, dets, centers = random_scene(4)
     params = PanopticParams(overlap_policy="closest_center", unknown_for_undetected_things=True)

@@ -8,7 +8,7 @@ import sys
 from conftest import REPO
 
 HEADER = ("# Copyright 2026 The sspanoptic_ros Authors", "# SPDX-License-Identifier: Apache-2.0")
-SOURCE_DIRS = ("sspanoptic_ros", "test", "export", "launch")
+SOURCE_DIRS = ("sspanoptic_ros", "test", "export", "launch", "tools")
 
 
 def python_files():

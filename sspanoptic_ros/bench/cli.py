@@ -1,6 +1,9 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``sspanoptic-bench``: ``engine`` (backends, stages), ``head``, ``bag`` (ROS node) and ``soak``."""
+"""``sspanoptic-bench``: ``engine``, ``head``, ``agreement``, ``bag`` (ROS node) and ``soak``.
+
+``engine``: backends and stages; ``agreement``: engine variants against fp32 eager outputs.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import sys
 COMMANDS = {
     "engine": "sspanoptic_ros.bench.engine",
     "head": "sspanoptic_ros.bench.head",
+    "agreement": "sspanoptic_ros.bench.agreement",
     "bag": "sspanoptic_ros.bench.bag",
     "soak": "sspanoptic_ros.bench.soak",
 }

@@ -4,8 +4,8 @@
 
 Prints pre-processing, network, decode, head and total time (median and p99 over N runs after
 warm-up) for each backend, side by side with their ratio, and optionally torchvision's
-RetinaNet-R50 detector at the same size on the same device (torch backend) for the price of
-panoptic over plain detection.
+RetinaNet-R50 detector at the same size, device and precision (eager torch) for the price of
+panoptic over plain detection. ``--json PATH`` also writes every run's times.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 from ..engine import BACKENDS, create_engine, network_input_size
 from ..model import build_model, load_model_config, save_checkpoint
 from .head import summary, time_ms
-from .stats import percentile
+from .stats import percentile, write_json
 
 STAGES = ("preprocess", "network", "decode", "head", "total")
 
@@ -84,10 +84,14 @@ def bench_engine(
     }
 
 
-def bench_retinanet(height: int, width: int, device: str, runs: int) -> list[float]:
-    """Time torchvision's RetinaNet-R50-FPN (80 classes) end to end on one image (ms per run)."""
+def bench_retinanet(height: int, width: int, device: str, runs: int, precision: str = "fp32") -> list[float]:
+    """Time torchvision's RetinaNet-R50-FPN (80 classes) end to end on one image (ms per run).
+
+    ``fp16`` runs the model and the image in half precision, as the torch backend does.
+    """
     import torchvision
 
+    dtype = torch.float16 if precision == "fp16" else torch.float32
     model = torchvision.models.detection.retinanet_resnet50_fpn(
         weights=None,
         weights_backbone=None,
@@ -95,8 +99,8 @@ def bench_retinanet(height: int, width: int, device: str, runs: int) -> list[flo
         min_size=min(height, width),
         max_size=max(height, width),
     )
-    model = model.eval().to(device)
-    image = torch.rand(3, height, width, device=device)
+    model = model.eval().to(device, dtype)
+    image = torch.rand(3, height, width, device=device, dtype=dtype)
     with torch.inference_mode():
         return time_ms(lambda: model([image]), runs, torch.device(device))
 
@@ -139,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tensorrt-nms", action="store_true", help="build TensorRT plans with EfficientNMS inside"
     )
+    parser.add_argument("--json", type=Path, help="also write the settings and every run's times here")
     args = parser.parse_args(argv)
+    if args.retinanet and "torch" not in args.backends:
+        parser.error("--retinanet compares with the torch backend: include it in --backends")
     image = np.random.default_rng(0).integers(0, 256, (*args.size, 3), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as workdir:
         path = model_file(args.model, Path(workdir))
@@ -150,19 +157,30 @@ def main(argv: list[str] | None = None) -> int:
             )
             for b in args.backends
         ]
+    result = {
+        "model": args.model, "size": list(args.size), "runs": args.runs, "precision": args.precision,
+        "compile": args.compile, "cuda_graphs": args.cuda_graphs, "rows": rows,
+    }
+    write_json(args.json, result)  # now, so that the rows survive a failing RetinaNet run
     print(f"model {args.model}, camera image {args.size[0]}x{args.size[1]}, {args.runs} runs after 3 warm-up")
     print(format_report(rows))
     for row in rows[1:]:
         ratio = statistics.median(rows[0]["times_ms"]["total"]) / statistics.median(row["times_ms"]["total"])
         print(f"total time {rows[0]['backend']} / {row['backend']}: {ratio:.2f}")
     if args.retinanet:
-        torch_rows = [r for r in rows if r["backend"] == "torch"]
-        if not torch_rows:
-            parser.error("--retinanet compares with the torch backend: include it in --backends")
+        torch_row = next(r for r in rows if r["backend"] == "torch")
         config = load_model_config(args.model) if not Path(args.model).is_file() else None
         size = network_input_size(*args.size, config) if config else args.size
-        retina = bench_retinanet(*size, torch_rows[0]["device"], args.runs)
-        ours = statistics.median(torch_rows[0]["times_ms"]["total"])
-        print(f"torchvision RetinaNet-R50 (detector alone, {size[0]}x{size[1]}, torch): {summary(retina)}")
-        print(f"full panoptic pipeline / RetinaNet: {ours / statistics.median(retina):.2f} (target <= 1.3)")
+        retina = bench_retinanet(*size, torch_row["device"], args.runs, args.precision)
+        ratio = statistics.median(torch_row["times_ms"]["total"]) / statistics.median(retina)
+        print(
+            f"torchvision RetinaNet-R50 (detector alone, {size[0]}x{size[1]}, torch {args.precision} eager): "
+            f"{summary(retina)}"
+        )
+        print(f"full panoptic pipeline / RetinaNet: {ratio:.2f} (target <= 1.3)")
+        result["retinanet"] = {
+            "size": list(size), "precision": args.precision, "times_ms": retina, "ratio": ratio,
+        }
+        write_json(args.json, result)
     return 0
+

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Time the panoptic head on random but realistic inputs, and the network when available.
 
-``python -m sspanoptic_ros.bench.head [--device cuda] [--detections 10 100] [--repeats 50]``
+``sspanoptic-bench head [--device cuda] [--precision fp16] [--detections 10 100] [--repeats 50]``
 prints the median and 99th percentile time of ``panoptic_head`` per detection count, using
-COCO's 133 classes, semantic logits at 1/4 resolution, overlapping boxes of varied sizes and
-centre offsets.
+COCO's 133 classes, semantic logits at 1/4 resolution (in the network's precision, as the
+engine passes them), overlapping boxes of varied sizes and centre offsets. ``--json PATH``
+also writes every run's times.
 """
 
 from __future__ import annotations
@@ -24,15 +25,20 @@ from torch import Tensor
 
 from ..categories import Category, load_categories, thing_channels
 from ..head import Detections, PanopticParams, panoptic_head
-from .stats import percentile
+from .stats import percentile, write_json
 
 CATEGORIES = Path(__file__).resolve().parent.parent / "configs" / "coco_panoptic_categories.json"
 
 
 def random_inputs(
-    categories: list[Category], num_dets: int, height: int, width: int, device: torch.device
+    categories: list[Category],
+    num_dets: int,
+    height: int,
+    width: int,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[Tensor, Detections, Tensor]:
-    """Semantic logits (1, C, H/4, W/4), detections in output pixels and centre offsets."""
+    """Semantic logits (1, C, H/4, W/4) and centre offsets in ``dtype``, detections in output pixels."""
     g = torch.Generator().manual_seed(num_dets)
     small = (math.ceil(height / 4), math.ceil(width / 4))
     sem = torch.randn(1, len(categories), *small, generator=g)
@@ -49,7 +55,7 @@ def random_inputs(
         *(t[None].to(device) for t in (boxes, scores, classes)), torch.tensor([num_dets], device=device)
     )
     centers = torch.randn(1, 2, *small, generator=g) * 8
-    return sem.to(device), detections, centers.to(device)
+    return sem.to(device, dtype), detections, centers.to(device, dtype)
 
 
 def time_ms(fn: Callable[[], object], repeats: int, device: torch.device) -> list[float]:
@@ -73,16 +79,18 @@ def summary(times: list[float]) -> str:
     return f"median {statistics.median(times):8.2f} ms   p99 {p99:8.2f} ms"
 
 
-def network_ms(height: int, width: int, repeats: int, device: torch.device) -> list[float] | None:
-    """Time the paper's network (random weights) at this size; None when unavailable."""
+def network_ms(
+    height: int, width: int, repeats: int, device: torch.device, dtype: torch.dtype = torch.float32
+) -> list[float] | None:
+    """Time the paper's network (random weights, eager, ``dtype``) at this size; None when unavailable."""
     try:
         from ..model import build_model, load_model_config
     except ImportError as e:
         print(f"network time unavailable: {e}")
         return None
     config = replace(load_model_config("resnet50_fpn_coco"), pretrained_backbone=None)
-    model = build_model(config).eval().to(device)
-    images = torch.randn(1, 3, height, width, device=device)
+    model = build_model(config).eval().to(device, dtype)
+    images = torch.randn(1, 3, height, width, device=device, dtype=dtype)
     with torch.inference_mode():
         return time_ms(lambda: model(images), repeats, device)
 
@@ -91,32 +99,41 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the options and print the timings."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16"), help="fp16: CUDA only")
     parser.add_argument("--height", type=int, default=576)
     parser.add_argument("--width", type=int, default=864)
     parser.add_argument("--detections", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--json", type=Path, help="also write the settings and every run's times here")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device available")
+    if args.precision == "fp16" and args.device != "cuda":
+        parser.error("--precision fp16 needs --device cuda (the engine runs fp16 on CUDA only)")
     device = torch.device(args.device)
+    dtype = torch.float16 if args.precision == "fp16" else torch.float32
     categories = load_categories(CATEGORIES)
     params = PanopticParams(overlap_policy="closest_center")
     size = (args.height, args.width)
-    print(f"panoptic head, {args.height}x{args.width}, {len(categories)} classes, {device}")
+    print(f"panoptic head, {args.height}x{args.width}, {len(categories)} classes, {device}, {args.precision}")
     head_times = {}
     for n in args.detections:
-        sem, dets, centers = random_inputs(categories, n, *size, device)
+        sem, dets, centers = random_inputs(categories, n, *size, device, dtype)
         head = partial(
             panoptic_head, sem, dets, centers, categories=categories, output_size=size, params=params
         )
         head_times[n] = time_ms(head, args.repeats, device)
         print(f"  {n:4d} detections: {summary(head_times[n])}")
-    net = network_ms(*size, args.repeats, device)
+    net = network_ms(*size, args.repeats, device, dtype)
     if net is not None:
         print(f"  network (resnet50_fpn_coco): {summary(net)}")
         for n, times in head_times.items():
             ratio = statistics.median(times) / statistics.median(net)
             print(f"  head / network, {n} detections: {ratio:.2f}")
+    write_json(args.json, {
+        "size": list(size), "device": str(device), "precision": args.precision, "classes": len(categories),
+        "head_ms": {str(n): times for n, times in head_times.items()}, "network_ms": net,
+    })
 
 
 if __name__ == "__main__":
