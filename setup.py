@@ -45,6 +45,7 @@ setup(
             "sspanoptic-export = sspanoptic_ros.export.cli:main",
             "sspanoptic-train = sspanoptic_ros.train.cli:main",
             "sspanoptic-pq = sspanoptic_ros.evaluation.pq_cli:main",
+            "sspanoptic-stq = sspanoptic_ros.evaluation.stq_cli:main",
             "sspanoptic-eval = sspanoptic_ros.evaluation.eval_cli:main",
             "sspanoptic-bench = sspanoptic_ros.bench.cli:main",
             "sspanoptic-synthetic = sspanoptic_ros.data.synthetic:main",
