@@ -27,6 +27,7 @@ setup(
         "pyyaml",
         "pillow",
         "opencv-python-headless",
+        "scipy",
         "torch>=2.1",
         "torchvision>=0.16",
     ],
