@@ -1,6 +1,6 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``sspanoptic-bench``: ``engine`` (backends, stages), ``head``, ``bag`` (ROS node) and ``soak``."""
+"""``sspanoptic-bench``: ``engine`` (backends, stages), ``head``, ``bag`` (ROS node), ``soak``, ``track``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ COMMANDS = {
     "head": "sspanoptic_ros.bench.head",
     "bag": "sspanoptic_ros.bench.bag",
     "soak": "sspanoptic_ros.bench.soak",
+    "track": "sspanoptic_ros.bench.track",
 }
 
 
