@@ -144,7 +144,7 @@ def _ms(times: list[float]) -> str:
 
 
 def format_report(run: dict, timing: dict[str, list[float]], num_things: int) -> str:
-    """Tables: overall STQ per setting, per-sequence STQ of the first two, timings."""
+    """Tables: overall STQ per setting, per sequence for per-frame ids and the default, timings."""
     engine = statistics.median(run["engine_ms"])
     lines = ["| ids | STQ | AQ | SQ | ID switches | tracker ms (median / p99) |",
              "|" + " --- |" * 6]
@@ -153,7 +153,8 @@ def format_report(run: dict, timing: dict[str, list[float]], num_things: int) ->
         cost = _ms(run["tracker_ms"][label]) if label in run["tracker_ms"] else "-"
         lines.append(f"| {label} | {100 * r['stq']:.1f} | {100 * r['aq']:.1f} | {100 * r['sq']:.1f} | "
                      f"{r['id_switches']} | {cost} |")
-    labels = list(run["results"])[:2]
+    default = _label(None, TrackerParams())
+    labels = [BASELINE, default if default in run["results"] else list(run["results"])[1]]
     lines += ["", "| sequence | frames | tracks | " + " | ".join(
         f"STQ / AQ / ID switches, {label}" for label in labels) + " |", "|" + " --- |" * (3 + len(labels))]
     for name, first in run["results"][labels[0]]["sequences"].items():
