@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from sspanoptic_ros.bench.track import ground_truth_result
 from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES, render_sequence
+from sspanoptic_ros.evaluation.evaluate import segments_info
 from sspanoptic_ros.evaluation.stq import STQStat, summarize
 from sspanoptic_ros.head.panoptic import PanopticResult, Segment
 from sspanoptic_ros.tracking import (
@@ -226,32 +228,17 @@ def test_bad_inputs_are_refused(device):
         tracker.update(instance, segments[1:])
 
 
-def _scrambled(ids, segments, rng):
-    """Return the ground truth numbered as a per-frame result is: 1..N in random order."""
-    things = [s for s in segments if s["id"] >= 1000]
-    order = rng.permutation(len(things))
-    instance = np.zeros(ids.shape, dtype=np.int32)
-    new_segments = []
-    for n, k in enumerate(order, 1):
-        instance[ids == things[k]["id"]] = n
-        new_segments.append(Segment(things[k]["category_id"] * 1000 + n, things[k]["category_id"],
-                                    True, 1.0, (0, 0, 0, 0), 0))
-    return instance, new_segments
-
-
 def test_tracking_a_scrambled_ground_truth_sequence_restores_its_identities(device):
+    # Ground-truth segments numbered 1..N in a random order in every frame, as per-frame ids
+    # are; the tracker's ids against those.
     rng = np.random.default_rng(0)
     stats = {"per frame": STQStat(SYNTHETIC_CATEGORIES), "tracked": STQStat(SYNTHETIC_CATEGORIES)}
     tracker = Tracker()
     for _, ids, segments in render_sequence(40, (96, 144), seed=(0, 1)):
-        instance, things = _scrambled(ids, segments, rng)
-        track_ids = tracker.update(torch.from_numpy(instance).to(device), things)
-        for name, numbers in (("per frame", range(1, len(things) + 1)), ("tracked", track_ids)):
-            lut = np.array([0, *[s.category_id * TRACK_ID_DIVISOR + t for s, t in zip(things, numbers)]])
-            pred = np.where(instance > 0, lut[instance], ids)  # stuff as in the ground truth
-            pred_segments = [{"id": int(v), "category_id": int(v) // TRACK_ID_DIVISOR}
-                             for v in lut[1:]] + [s for s in segments if s["id"] < 1000]
-            stats[name].accumulate(ids, segments, pred, pred_segments)
+        result = ground_truth_result(ids, segments, rng)
+        tracked = apply_tracks(result, tracker.update(result.instance.to(device), result.segments))
+        for name, r in (("per frame", result), ("tracked", tracked)):
+            stats[name].accumulate(ids, segments, r.panoptic.cpu().numpy(), segments_info(r))
     per_frame = summarize({"0": stats["per frame"]})["overall"]
     tracked = summarize({"0": stats["tracked"]})["overall"]
     assert tracked["sq"] == per_frame["sq"] == 1.0 and tracked["tracks"] == 15

@@ -6,9 +6,10 @@ Runs a model (default: the bundled demo model) through ``create_engine`` over sy
 sequences (``render_sequence``; the ground truth keeps every thing's id) and evaluates with
 ``evaluation.stq`` in memory, once with per-frame ids (the panoptic head's instance numbers,
 what the node publishes without tracking) and once per tracker setting, all on the same
-engine results. Then it times ``Tracker.update`` + ``apply_tracks`` on frames of 20 moving,
-overlapping things next to the engine's time per frame at the same size (median of the
-sequence frames). One process, side by side; the engine runs once per frame.
+engine results; the same again on the ground-truth segments numbered per frame in a random
+order, which measures association alone. Then it times ``Tracker.update`` + ``apply_tracks``
+on frames of 20 moving, overlapping things next to the engine's time per frame at the same
+size (median of the sequence frames). One process, side by side; the engine runs once per frame.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from ..data.synthetic import SYNTHETIC_CATEGORIES, render_sequence
+from ..data.synthetic import SYNTHETIC_CATEGORIES, THING_ID_BASE, render_sequence
 from ..engine import BACKENDS, create_engine
 from ..evaluation.evaluate import segments_info
 from ..evaluation.stq import STQStat, summarize
@@ -32,6 +33,7 @@ from ..tracking import Tracker, TrackerParams, apply_tracks, auto_stride
 from .stats import percentile
 
 BASELINE = "per-frame ids"
+SOURCES = ("model", "ground truth")
 
 
 def _sync(device: torch.device) -> None:
@@ -88,40 +90,72 @@ def time_tracker(frames: list[PanopticResult], stride: int | None, params: Track
     return times
 
 
+def ground_truth_result(ids: np.ndarray, segments: list[dict], rng: np.random.Generator) -> PanopticResult:
+    """Return a synthetic frame's ground truth as a panoptic result, things 1..N in a random order.
+
+    The order stands in for the detection order, which changes from frame to frame.
+    """
+    things = [s for s in segments if s["id"] >= THING_ID_BASE]
+    order = [things[k] for k in rng.permutation(len(things))]
+    stuff = [s for s in segments if s["id"] < THING_ID_BASE]
+    instance, category = np.zeros(ids.shape, np.int32), np.zeros(ids.shape, np.int32)
+    result_segments = []
+    for n, s in enumerate(order + stuff, 1):
+        mask = ids == s["id"]
+        number = n if n <= len(order) else 0
+        instance[mask], category[mask] = number, s["category_id"]
+        result_segments.append(Segment(s["category_id"] * ID_DIVISOR + number, s["category_id"], number > 0,
+                                       1.0 if number else None, tuple(s["bbox"]), s["area"]))
+    instance, category = torch.from_numpy(instance), torch.from_numpy(category)
+    return PanopticResult(category, instance, category * ID_DIVISOR + instance, result_segments)
+
+
 def evaluate_tracking(
-    engine, sequences: dict[str, list], settings: list[tuple[int | None, TrackerParams]]
+    engine,
+    sequences: dict[str, list],
+    settings: list[tuple[int | None, TrackerParams]],
+    seed: int = 0,
 ) -> dict:
     """STQ summaries of per-frame ids and of each (stride, params) tracker, and the timings.
 
-    A stride of None is the tracker's default (:func:`auto_stride`).
-
-    sequences: name -> frames (image, ground-truth ids, segments_info). Returns ``results``
-    (label -> :func:`summarize` output), ``tracker_ms`` (label -> per-frame times on the
-    engine's results), ``engine_ms`` and ``things`` (thing segments per frame).
+    sequences: name -> frames (image, ground-truth ids, segments_info); a stride of None is
+    the tracker's default (:func:`auto_stride`). Two sources of segments are tracked: the
+    model's (``engine``) and the ground truth's, numbered per frame in a random order
+    (:func:`ground_truth_result`): association alone, without the model's errors. Returns
+    ``results`` (source -> label -> :func:`summarize` output), ``tracker_ms`` (label -> times
+    per frame on the model's results), ``engine_ms`` and ``things`` (model thing segments per
+    frame).
     """
     labels = [BASELINE] + [_label(s, p) for s, p in settings]
-    stats = {label: {} for label in labels}
+    stats = {source: {label: {} for label in labels} for source in SOURCES}
     tracker_ms = {label: [] for label in labels[1:]}
     engine_ms, things = [], []
+    rng = np.random.default_rng(seed)
     for name, frames in sequences.items():
-        for label in labels:
-            stats[label][name] = STQStat(engine.config.categories)
-        trackers = [Tracker(params, stride) for stride, params in settings]
+        trackers = {}
+        for source in SOURCES:
+            for label in labels:
+                stats[source][label][name] = STQStat(engine.config.categories)
+            trackers[source] = [Tracker(params, stride) for stride, params in settings]
         for image, gt_ids, gt_segments in frames:
             result, times = engine.infer_timed(image)
             engine_ms.append(1e3 * times.total)
             things.append(sum(s.isthing for s in result.segments))
-            stats[BASELINE][name].accumulate(gt_ids, gt_segments, result.panoptic.cpu().numpy(),
-                                             segments_info(result))
-            for label, tracker in zip(labels[1:], trackers):
-                _sync(engine.device)
-                start = time.perf_counter()
-                tracked = apply_tracks(result, tracker.update(result.instance, result.segments))
-                _sync(engine.device)
-                tracker_ms[label].append(1e3 * (time.perf_counter() - start))
-                stats[label][name].accumulate(gt_ids, gt_segments, tracked.panoptic.cpu().numpy(),
-                                              segments_info(tracked))
-    return {"results": {label: summarize(s) for label, s in stats.items()},
+            results = {SOURCES[0]: result, SOURCES[1]: ground_truth_result(gt_ids, gt_segments, rng)}
+            for source, result in results.items():
+                stats[source][BASELINE][name].accumulate(
+                    gt_ids, gt_segments, result.panoptic.cpu().numpy(), segments_info(result))
+                for label, tracker in zip(labels[1:], trackers[source]):
+                    _sync(engine.device)
+                    start = time.perf_counter()
+                    tracked = apply_tracks(result, tracker.update(result.instance, result.segments))
+                    _sync(engine.device)
+                    if source == SOURCES[0]:
+                        tracker_ms[label].append(1e3 * (time.perf_counter() - start))
+                    stats[source][label][name].accumulate(
+                        gt_ids, gt_segments, tracked.panoptic.cpu().numpy(), segments_info(tracked))
+    return {"results": {source: {label: summarize(s) for label, s in by_label.items()}
+                        for source, by_label in stats.items()},
             "tracker_ms": tracker_ms, "engine_ms": engine_ms, "things": things}
 
 
@@ -144,23 +178,26 @@ def _ms(times: list[float]) -> str:
 
 
 def format_report(run: dict, timing: dict[str, list[float]], num_things: int) -> str:
-    """Tables: overall STQ per setting, per sequence for per-frame ids and the default, timings."""
+    """Tables: overall STQ per source and setting, per sequence for the model, timings."""
     engine = statistics.median(run["engine_ms"])
-    lines = ["| ids | STQ | AQ | SQ | ID switches | tracker ms (median / p99) |",
-             "|" + " --- |" * 6]
-    for label, result in run["results"].items():
-        r = result["overall"]
-        cost = _ms(run["tracker_ms"][label]) if label in run["tracker_ms"] else "-"
-        lines.append(f"| {label} | {100 * r['stq']:.1f} | {100 * r['aq']:.1f} | {100 * r['sq']:.1f} | "
-                     f"{r['id_switches']} | {cost} |")
+    lines = ["| segments | ids | STQ | AQ | SQ | ID switches | tracker ms (median / p99) |",
+             "|" + " --- |" * 7]
+    for source, results in run["results"].items():
+        for label, result in results.items():
+            r = result["overall"]
+            timed = label in run["tracker_ms"] and source == SOURCES[0]
+            cost = _ms(run["tracker_ms"][label]) if timed else "-"
+            lines.append(f"| {source} | {label} | {100 * r['stq']:.1f} | {100 * r['aq']:.1f} | "
+                         f"{100 * r['sq']:.1f} | {r['id_switches']} | {cost} |")
+    model = run["results"][SOURCES[0]]
     default = _label(None, TrackerParams())
-    labels = [BASELINE, default if default in run["results"] else list(run["results"])[1]]
-    lines += ["", "| sequence | frames | tracks | " + " | ".join(
+    labels = [BASELINE, default if default in model else list(model)[1]]
+    lines += ["", "| sequence (model) | frames | tracks | " + " | ".join(
         f"STQ / AQ / ID switches, {label}" for label in labels) + " |", "|" + " --- |" * (3 + len(labels))]
-    for name, first in run["results"][labels[0]]["sequences"].items():
+    for name, first in model[BASELINE]["sequences"].items():
         cells = []
         for label in labels:
-            r = run["results"][label]["sequences"][name]
+            r = model[label]["sequences"][name]
             cells.append(f"{100 * r['stq']:.1f} / {100 * r['aq']:.1f} / {r['id_switches']}")
         lines.append(f"| {name} | {first['frames']} | {first['tracks']} | " + " | ".join(cells) + " |")
     lines += ["", f"engine: {_ms(run['engine_ms'])} ms per frame (median / p99), "
