@@ -151,3 +151,30 @@ def test_bad_sizes_are_rejected():
         render_scene(0, 16, 96)
     with pytest.raises(ValueError, match="num_frames"):
         next(render_sequence(0))
+
+
+def test_sequences_are_written_per_folder_with_moving_occluding_and_returning_things(tmp_path, capsys):
+    main(["--out", str(tmp_path), "--sequence", "60", "--num", "2", "--seed", "0", "--size", "96x144"])
+    assert "wrote 2 sequences of 60 frames" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0000", "0001"]
+    for k, folder in enumerate(sorted(tmp_path.iterdir())):
+        dataset = CocoPanoptic(folder / "images", folder / "panoptic.json", folder / "panoptic")
+        assert len(dataset) == 60 and dataset.image_files[0] == "000000.png"
+        frames = list(render_sequence(60, (96, 144), seed=(0, k)))
+        seen, pairs = {}, 0
+        for i, (_, ids, segments) in enumerate(frames):
+            np.testing.assert_array_equal(dataset.panoptic(i)[0], ids)
+            assert dataset.panoptic(i)[1] == segments
+            for s in segments:
+                if s["category_id"] in THINGS:
+                    seen.setdefault(s["id"], []).append(i)
+            pairs += _touching_same_class_pairs(ids, segments)
+        np.testing.assert_array_equal(dataset[59][0], frames[59][0])
+        returning = [f for f in seen.values() if any(b - a > 1 for a, b in zip(f, f[1:]))]
+        assert returning and pairs > 0  # things come back after a gap; same-class things overlap
+        both = [j for j, f in seen.items() if f[:2] == [0, 1]]
+        moves = [np.abs(np.argwhere(frames[1][1] == j).mean(0) - np.argwhere(frames[0][1] == j).mean(0))
+                 for j in both]
+        assert both and all(0 < m.sum() < 10 for m in moves)  # things move, a few pixels a frame
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path), "--sequence", "0"])

@@ -1,8 +1,9 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``sspanoptic-bench``: ``engine``, ``head``, ``agreement``, ``bag`` (ROS node) and ``soak``.
+"""``sspanoptic-bench``: ``engine``, ``head``, ``agreement``, ``bag`` (ROS node), ``soak`` and ``track``.
 
-``engine``: backends and stages; ``agreement``: engine variants against fp32 eager outputs.
+``engine``: backends and stages; ``agreement``: engine variants against fp32 eager outputs;
+``track``: the tracker's STQ / AQ and cost on synthetic sequences.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ COMMANDS = {
     "agreement": "sspanoptic_ros.bench.agreement",
     "bag": "sspanoptic_ros.bench.bag",
     "soak": "sspanoptic_ros.bench.soak",
+    "track": "sspanoptic_ros.bench.track",
 }
 
 

@@ -14,7 +14,11 @@ than MIN_VISIBLE_PIXELS or than MIN_VISIBLE_FRACTION of its in-view area is not 
 all (rather than drawn but left out of the ground truth), so every visible pixel is
 labelled and no segment is a sliver.
 
-Run ``python -m sspanoptic_ros.data.synthetic --out DIR --num N --seed S --size HxW``.
+Run ``python -m sspanoptic_ros.data.synthetic --out DIR --num N --seed S --size HxW``; with
+``--sequence F`` it writes N video sequences of F frames instead (``write_sequences``), the
+ground truth of ``sspanoptic-stq``: a camera panning and zooming over one world, things
+drifting across each other, hidden and out of view for a while and back, each thing keeping
+its segment id.
 """
 
 from __future__ import annotations
@@ -369,7 +373,7 @@ def render_scene(
 
 
 def render_sequence(
-    num_frames: int, size: tuple[int, int] = (256, 384), seed: int = 0
+    num_frames: int, size: tuple[int, int] = (256, 384), seed: int | tuple[int, ...] = 0
 ) -> Iterator[tuple[np.ndarray, np.ndarray, list[dict]]]:
     """Yield frames as :func:`render_scene` does, from a camera panning and zooming smoothly.
 
@@ -402,13 +406,45 @@ def write_dataset(
     """Write ``num_images`` scenes as images/*.png, panoptic/*.png and panoptic.json."""
     if num_images < 1:
         raise ValueError(f"num_images must be >= 1, got {num_images}")
+    scenes = (render_scene((seed, i), height, width) for i in range(num_images))
+    return _write_frames(out_dir, scenes, height, width)
+
+
+def write_sequences(
+    out_dir: str | Path,
+    num_sequences: int,
+    num_frames: int,
+    seed: int = 0,
+    height: int = 256,
+    width: int = 384,
+) -> list[DatasetPaths]:
+    """Write ``num_sequences`` sequences of :func:`render_sequence`, one folder each.
+
+    Sequence k goes to ``out_dir/kkkk/`` in the layout of :func:`write_dataset`: frame i is
+    images/iiiiii.png and panoptic/iiiiii.png with image id i, and panoptic.json holds the
+    sequence. Thing j has the segment id THING_ID_BASE + j in every frame it is visible in.
+    """
+    if num_sequences < 1 or num_frames < 1:
+        raise ValueError(f"need at least one sequence and frame, got {num_sequences} sequences "
+                         f"of {num_frames} frames")
+    return [
+        _write_frames(Path(out_dir) / f"{k:04d}",
+                      render_sequence(num_frames, (height, width), seed=(seed, k)), height, width)
+        for k in range(num_sequences)
+    ]
+
+
+def _write_frames(
+    out_dir: str | Path, frames: Iterator[tuple[np.ndarray, np.ndarray, list[dict]]],
+    height: int, width: int,
+) -> DatasetPaths:
+    """Write rendered frames as images/*.png, panoptic/*.png and panoptic.json."""
     paths = DatasetPaths(Path(out_dir) / "images", Path(out_dir) / "panoptic.json",
                          Path(out_dir) / "panoptic")
     paths.image_dir.mkdir(parents=True, exist_ok=True)
     paths.panoptic_dir.mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
-    for i in range(num_images):
-        image, ids, segments_info = render_scene((seed, i), height, width)
+    for i, (image, ids, segments_info) in enumerate(frames):
         name = f"{i:06d}.png"
         write_rgb(paths.image_dir / name, image)
         write_panoptic_png(paths.panoptic_dir / name, ids)
@@ -428,13 +464,23 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: write a synthetic COCO panoptic data set."""
+    """Command line: write a synthetic COCO panoptic data set, or sequences of one."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--num", type=int, default=100, help="number of images")
+    parser.add_argument("--num", type=int, default=100, help="number of images (of sequences "
+                        "with --sequence)")
+    parser.add_argument("--sequence", type=int, metavar="FRAMES",
+                        help="write --num sequences of FRAMES frames each (see write_sequences)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=_parse_size, default=(256, 384), help="HxW")
     args = parser.parse_args(argv)
+    if args.sequence is not None:
+        if args.sequence < 1:
+            parser.error(f"--sequence needs at least 1 frame, got {args.sequence}")
+        folders = write_sequences(args.out, args.num, args.sequence, args.seed, *args.size)
+        print(f"wrote {args.num} sequences of {args.sequence} frames: "
+              f"{', '.join(str(p.annotation_json.parent) for p in folders)}")
+        return
     paths = write_dataset(args.out, args.num, args.seed, *args.size)
     print(f"wrote {args.num} images: {paths.image_dir}, {paths.panoptic_dir}, "
           f"{paths.annotation_json}")

@@ -20,7 +20,9 @@ reference uses the last); segment areas come from the maps, not from the JSON ``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,7 +30,17 @@ from sspanoptic_ros.categories import UNKNOWN_ID, Category, validate_categories
 from sspanoptic_ros.data.coco import read_coco_json, read_panoptic_png
 
 
-def _segment_table(segments: list[dict], what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class FramePair(NamedTuple):
+    """One image's ground truth and prediction: segment id maps (H, W) and segments_info."""
+
+    image_id: int | str
+    gt_ids: np.ndarray
+    gt_segments: list[dict]
+    pred_ids: np.ndarray
+    pred_segments: list[dict]
+
+
+def segment_table(segments: list[dict], what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ids, category ids and crowd flags of ``segments``, sorted by id."""
     try:
         rows = sorted((s["id"], s["category_id"], bool(s.get("iscrowd", 0))) for s in segments)
@@ -44,7 +56,7 @@ def _segment_table(segments: list[dict], what: str) -> tuple[np.ndarray, np.ndar
     return ids, categories, crowd
 
 
-def _segment_index(id_map: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
+def segment_index(id_map: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray:
     """Map pixel ids to 1 + position in the sorted ``ids`` (0 = void)."""
     present, inverse = np.unique(id_map, return_inverse=True)
     position = np.minimum(np.searchsorted(ids, present), max(len(ids) - 1, 0))
@@ -54,6 +66,58 @@ def _segment_index(id_map: np.ndarray, ids: np.ndarray, what: str) -> np.ndarray
         raise ValueError(f"{what} segment ids {unknown.tolist()} are in the map but not in "
                          "segments_info")
     return np.where(known, position + 1, 0)[inverse].reshape(id_map.shape)
+
+
+def category_index(category_ids: np.ndarray, index: dict[int, int], what: str) -> np.ndarray:
+    """Positions of ``category_ids`` in a category list, given as ``index`` (id -> position)."""
+    unknown = sorted(set(category_ids.tolist()) - index.keys())
+    if unknown:
+        raise ValueError(f"{what} segments have category ids {unknown}, which are not in "
+                         "the category list")
+    return np.array([index[c] for c in category_ids.tolist()], dtype=np.int64)
+
+
+class LabelledFrame(NamedTuple):
+    """One image's segments as tables sorted by id, and its maps as 1 + table row (0 = void)."""
+
+    gt_index: np.ndarray  # (H, W)
+    gt_seg_ids: np.ndarray
+    gt_cats: np.ndarray  # category ids
+    gt_cat_index: np.ndarray  # positions in the category list
+    gt_crowd: np.ndarray
+    pred_index: np.ndarray
+    pred_seg_ids: np.ndarray
+    pred_cats: np.ndarray
+    pred_cat_index: np.ndarray
+
+
+def label_frame(
+    gt_ids: np.ndarray,
+    gt_segments: list[dict],
+    pred_ids: np.ndarray,
+    pred_segments: list[dict],
+    index: dict[int, int],
+) -> LabelledFrame:
+    """Check and tabulate one image's segment id maps and segments_info.
+
+    index: category id -> position in the category list.
+    """
+    if gt_ids.shape != pred_ids.shape:
+        raise ValueError(f"ground truth map {gt_ids.shape} and prediction map "
+                         f"{pred_ids.shape} differ in size")
+    gt_seg_ids, gt_cats, gt_crowd = segment_table(gt_segments, "ground truth")
+    pred_seg_ids, pred_cats, _ = segment_table(pred_segments, "prediction")
+    return LabelledFrame(
+        segment_index(gt_ids, gt_seg_ids, "ground truth"),
+        gt_seg_ids,
+        gt_cats,
+        category_index(gt_cats, index, "ground truth"),
+        gt_crowd,
+        segment_index(pred_ids, pred_seg_ids, "prediction"),
+        pred_seg_ids,
+        pred_cats,
+        category_index(pred_cats, index, "prediction"),
+    )
 
 
 class PQStat:
@@ -68,13 +132,6 @@ class PQStat:
         self.fp = np.zeros(n, dtype=np.int64)
         self.fn = np.zeros(n, dtype=np.int64)
 
-    def _category_index(self, category_ids: np.ndarray, what: str) -> np.ndarray:
-        unknown = sorted(set(category_ids.tolist()) - self._index.keys())
-        if unknown:
-            raise ValueError(f"{what} segments have category ids {unknown}, which are not in "
-                             "the category list")
-        return np.array([self._index[c] for c in category_ids.tolist()], dtype=np.int64)
-
     def accumulate(
         self,
         gt_ids: np.ndarray,
@@ -83,15 +140,11 @@ class PQStat:
         pred_segments: list[dict],
     ) -> None:
         """Add one image: segment id maps (H, W) (0 = void) and their COCO segments_info."""
-        if gt_ids.shape != pred_ids.shape:
-            raise ValueError(f"ground truth map {gt_ids.shape} and prediction map "
-                             f"{pred_ids.shape} differ in size")
-        gt_seg_ids, gt_cats, gt_crowd = _segment_table(gt_segments, "ground truth")
-        pred_seg_ids, pred_cats, _ = _segment_table(pred_segments, "prediction")
-        gt_cat_index = self._category_index(gt_cats, "ground truth")
-        pred_cat_index = self._category_index(pred_cats, "prediction")
-        gt_index = _segment_index(gt_ids, gt_seg_ids, "ground truth")
-        pred_index = _segment_index(pred_ids, pred_seg_ids, "prediction")
+        frame = label_frame(gt_ids, gt_segments, pred_ids, pred_segments, self._index)
+        gt_seg_ids, gt_cats, gt_crowd = frame.gt_seg_ids, frame.gt_cats, frame.gt_crowd
+        pred_seg_ids, pred_cats = frame.pred_seg_ids, frame.pred_cats
+        gt_cat_index, pred_cat_index = frame.gt_cat_index, frame.pred_cat_index
+        gt_index, pred_index = frame.gt_index, frame.pred_index
 
         # Row 0 / column 0 of the confusion matrix are void.
         n_gt, n_pred = len(gt_seg_ids) + 1, len(pred_seg_ids) + 1
@@ -151,13 +204,14 @@ class PQStat:
         return results
 
 
-def pq_compute(
+def read_pairs(
     gt_json: str | Path, gt_folder: str | Path, pred_json: str | Path, pred_folder: str | Path
-) -> dict:
-    """Evaluate COCO panoptic predictions against ground truth files, as :meth:`PQStat.summary`.
+) -> tuple[list[Category], Iterator[FramePair]]:
+    """Categories of the ground truth, and its images paired with their predictions.
 
-    Categories come from the ground-truth JSON; every ground-truth image needs a prediction
-    (matched by image_id); predictions of other images are ignored, as in the reference.
+    Predictions are matched by image_id; every ground-truth image needs one, predictions of
+    other images are ignored, as in the reference. The files are checked up front, the PNGs
+    read as the pairs are iterated.
     """
     gt_json, pred_json = Path(gt_json), Path(pred_json)
     gt_folder, pred_folder = Path(gt_folder), Path(pred_folder)
@@ -166,17 +220,39 @@ def pq_compute(
     for folder in (gt_folder, pred_folder):
         if not folder.is_dir():
             raise FileNotFoundError(f"segmentation folder not found: {folder}")
-    stat = PQStat(validate_categories([Category.from_dict(c) for c in gt["categories"]]))
+    categories = validate_categories([Category.from_dict(c) for c in gt["categories"]])
     predictions = {ann["image_id"]: ann for ann in pred["annotations"]}
     missing = [ann["image_id"] for ann in gt["annotations"] if ann["image_id"] not in predictions]
     if missing:
         raise ValueError(f"{pred_json} has no prediction for the image ids {missing}")
-    for gt_ann in gt["annotations"]:
-        pred_ann = predictions[gt_ann["image_id"]]
-        gt_ids = read_panoptic_png(gt_folder / gt_ann["file_name"])
-        pred_ids = read_panoptic_png(pred_folder / pred_ann["file_name"])
+
+    def pairs() -> Iterator[FramePair]:
+        for gt_ann in gt["annotations"]:
+            pred_ann = predictions[gt_ann["image_id"]]
+            yield FramePair(
+                gt_ann["image_id"],
+                read_panoptic_png(gt_folder / gt_ann["file_name"]),
+                gt_ann["segments_info"],
+                read_panoptic_png(pred_folder / pred_ann["file_name"]),
+                pred_ann["segments_info"],
+            )
+
+    return categories, pairs()
+
+
+def pq_compute(
+    gt_json: str | Path, gt_folder: str | Path, pred_json: str | Path, pred_folder: str | Path
+) -> dict:
+    """Evaluate COCO panoptic predictions against ground truth files, as :meth:`PQStat.summary`.
+
+    Categories come from the ground-truth JSON; every ground-truth image needs a prediction
+    (matched by image_id); predictions of other images are ignored, as in the reference.
+    """
+    categories, pairs = read_pairs(gt_json, gt_folder, pred_json, pred_folder)
+    stat = PQStat(categories)
+    for pair in pairs:
         try:
-            stat.accumulate(gt_ids, gt_ann["segments_info"], pred_ids, pred_ann["segments_info"])
+            stat.accumulate(pair.gt_ids, pair.gt_segments, pair.pred_ids, pair.pred_segments)
         except ValueError as e:
-            raise ValueError(f"image {gt_ann['image_id']}: {e}") from None
+            raise ValueError(f"image {pair.image_id}: {e}") from None
     return stat.summary()
