@@ -23,8 +23,9 @@ cuts the ID switches on the ground truth by a third (28 -> 19) and changes the d
 AQ by 0.1 point; min_iou 0.1 beats 0.3 on both; max_age beyond 15 frames changes nothing there.
 
 Ids. A tracker hands out track ids 1, 2, 3, ... in order, over all classes together, and does
-not hand out an id twice until it has handed out ``max_id`` of them (default MAX_TRACK_ID, the
-range of a mono16 instance image). Then it wraps around: it counts on from 1, skipping the ids
+not hand out an id twice until it has handed out ``max_id`` of them (default MAX_TRACK_ID = 999,
+so that a tracked frame keeps the panoptic ids category * 1000 + track id, the layout of the
+STEP benchmarks KITTI-STEP and MOTChallenge-STEP). Then it wraps around: it counts on from 1, skipping the ids
 still held by live tracks (continued or unseen), so no two live tracks ever share an id.
 ``reset`` ends every track but keeps counting, so ids are not reused within a run either; a
 new Tracker starts again at 1. A frame of another size than the previous one ends every track
@@ -44,31 +45,34 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from .head.panoptic import PanopticResult, Segment
+from .head.panoptic import ID_DIVISOR, PanopticResult, Segment
+from .head.setting import check_setting_values, setting
 
-MAX_TRACK_ID = 2**16 - 1
-# Proposed ids of a tracked frame's segments: category * TRACK_ID_DIVISOR + track id (0 for stuff).
-TRACK_ID_DIVISOR = MAX_TRACK_ID + 1
+# Track ids stay below the panoptic id divisor: category * ID_DIVISOR + track id.
+MAX_TRACK_ID = ID_DIVISOR - 1
 AUTO_STRIDE_SIDE = 120
 
 
 @dataclass(frozen=True)
 class TrackerParams:
-    """Association settings; may be replaced between frames.
+    """Association settings; may be replaced between frames (the node's ``track_*`` parameters)."""
 
-    max_age: frames a track may stay unseen and still be continued (0: it must be seen in
-        every frame).
-    min_iou: the least mask IoU, in (0, 1], at which a track and a segment may be matched.
-    motion: move each track's pixels by its velocity before measuring the overlap.
-    """
-
-    max_age: int = 30
-    min_iou: float = 0.1
-    motion: bool = True
+    max_age: int = setting(
+        30, "Frames a track may stay unseen and still be continued (0: it must be seen in every frame).",
+        range=(0, 10000),
+    )
+    min_iou: float = setting(
+        0.1, "Least mask IoU, in (0, 1], at which a track and a segment of its class may be matched.",
+        range=(0.0, 1.0),
+    )
+    motion: bool = setting(
+        True, "Move each track's pixels by its velocity before measuring the overlap."
+    )
 
     def __post_init__(self):
-        if isinstance(self.max_age, bool) or not isinstance(self.max_age, int) or self.max_age < 0:
+        if isinstance(self.max_age, bool) or not isinstance(self.max_age, int):
             raise ValueError(f"max_age must be an integer >= 0, got {self.max_age!r}")
+        check_setting_values(self)
         if not 0.0 < self.min_iou <= 1.0:
             raise ValueError(f"min_iou must be in (0, 1], got {self.min_iou}")
         if not isinstance(self.motion, bool):
@@ -137,7 +141,7 @@ def relabel(instance: Tensor, track_ids: Sequence[int]) -> Tensor:
 
 
 def apply_tracks(
-    result: PanopticResult, track_ids: Sequence[int], divisor: int = TRACK_ID_DIVISOR
+    result: PanopticResult, track_ids: Sequence[int], divisor: int = ID_DIVISOR
 ) -> PanopticResult:
     """Return ``result`` with its thing segments numbered by track id.
 
@@ -205,6 +209,10 @@ class Tracker:
                 taken.add(candidate)
                 return candidate
         raise RuntimeError(f"all {self.max_id} track ids are held by live tracks")
+
+    def track(self, result: PanopticResult) -> PanopticResult:
+        """Associate one frame's result; return it numbered by track id (``apply_tracks``)."""
+        return apply_tracks(result, self.update(result.instance, result.segments))
 
     def update(self, instance: Tensor, segments: Sequence[Segment]) -> list[int]:
         """Associate one frame; return the track id of each thing segment.

@@ -226,7 +226,11 @@ class NodeProcess(session.NodeProcess):
 
 
 def in_process_node(context, name: str, **params) -> PanopticNode:
-    """Create a PanopticNode in this process (spun by the harness) with parameter overrides."""
+    """Create a PanopticNode in this process (spun by the harness) with parameter overrides.
+
+    Tracking is off unless asked for: the tests compare outputs with ``Engine.infer`` per frame.
+    """
+    params.setdefault("track_instances", False)
     overrides = [Parameter(key, value=value) for key, value in params.items()]
     return PanopticNode(name, context=context, parameter_overrides=overrides)
 

@@ -89,13 +89,15 @@ def test_segments_message_is_json_with_header_and_segments(result):
         "header": {"stamp": {"sec": 12, "nanosec": 345}, "frame_id": "cam"},
         "segments": [
             {"id": 11001, "category_id": 11, "name": "disc", "isthing": True, "score": 0.875,
-             "bbox": [1, 0, 2, 1], "area": 2},
+             "track_id": None, "bbox": [1, 0, 2, 1], "area": 2},
             {"id": 12002, "category_id": 12, "name": "box", "isthing": True, "score": 0.5,
-             "bbox": [0, 1, 1, 1], "area": 1},
+             "track_id": None, "bbox": [0, 1, 1, 1], "area": 1},
             {"id": 1000, "category_id": 1, "name": "sky", "isthing": False, "score": None,
-             "bbox": [0, 0, 3, 2], "area": 2},
+             "track_id": None, "bbox": [0, 0, 3, 2], "area": 2},
         ],
     }
+    tracked = json.loads(segments_message(result, HEADER, NAMES, tracked=True).data)["segments"]
+    assert [s["track_id"] for s in tracked] == [1, 2, None]
 
 
 @pytest.mark.parametrize(

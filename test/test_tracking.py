@@ -13,7 +13,6 @@ from sspanoptic_ros.evaluation.stq import STQStat, summarize
 from sspanoptic_ros.head.panoptic import PanopticResult, Segment
 from sspanoptic_ros.tracking import (
     MAX_TRACK_ID,
-    TRACK_ID_DIVISOR,
     Tracker,
     TrackerParams,
     apply_tracks,
@@ -151,7 +150,7 @@ def test_ids_wrap_around_skipping_live_tracks(device):
     full = Tracker(TrackerParams(max_age=5), stride=1, max_id=2)
     with pytest.raises(RuntimeError, match="all 2 track ids are held by live tracks"):
         run(full, [[(DISC, a), (DISC, c), (DISC, e)]], device)
-    assert MAX_TRACK_ID == 2**16 - 1  # the range of the mono16 instance image
+    assert MAX_TRACK_ID == 999  # panoptic ids stay category * 1000 + track id
 
 
 def test_the_default_stride_follows_the_resolution():
@@ -199,14 +198,15 @@ def test_relabel_and_apply_tracks(device):
                                   np.choose(instance.cpu().numpy(), [0, 7, 65535]))
     category = torch.where(instance == 1, DISC, torch.where(instance == 2, BOX, 11)).int()
     result = PanopticResult(category, instance, category * 1000 + instance, segments)
-    tracked = apply_tracks(result, [7, 65535])
-    assert [s.id for s in tracked.segments] == [DISC * TRACK_ID_DIVISOR + 7,
-                                                BOX * TRACK_ID_DIVISOR + 65535, 11 * TRACK_ID_DIVISOR]
+    tracked = apply_tracks(result, [7, 999])
+    assert [s.id for s in tracked.segments] == [DISC * 1000 + 7, BOX * 1000 + 999, 11 * 1000]
     panoptic = tracked.panoptic.cpu().numpy()
     assert set(np.unique(panoptic).tolist()) == {s.id for s in tracked.segments}
-    assert tracked.instance.dtype == torch.int32 and int(tracked.instance.max()) == 65535
+    assert tracked.instance.dtype == torch.int32 and int(tracked.instance.max()) == 999
     with pytest.raises(ValueError, match="1 track ids for 2 thing segments"):
         apply_tracks(result, [7])
+    wide = apply_tracks(result, [7, 65535], divisor=65536)  # the KITTI-STEP-like 16-bit layout
+    assert [s.id for s in wide.segments][:2] == [DISC * 65536 + 7, BOX * 65536 + 65535]
     with pytest.raises(ValueError, match="track ids must be < divisor 1000"):
         apply_tracks(result, [7, 1000], divisor=1000)
 

@@ -7,7 +7,7 @@ sequences (``render_sequence``; the ground truth keeps every thing's id) and eva
 ``evaluation.stq`` in memory, once with per-frame ids (the panoptic head's instance numbers,
 what the node publishes without tracking) and once per tracker setting, all on the same
 engine results; the same again on the ground-truth segments numbered per frame in a random
-order, which measures association alone. Then it times ``Tracker.update`` + ``apply_tracks``
+order, which measures association alone. Then it times ``Tracker.track`` (``update`` + ``apply_tracks``)
 on frames of 20 moving, overlapping things next to the engine's time per frame at the same
 size (median of the sequence frames). One process, side by side; the engine runs once per frame.
 """
@@ -29,7 +29,7 @@ from ..evaluation.evaluate import segments_info
 from ..evaluation.stq import STQStat, summarize
 from ..head.panoptic import ID_DIVISOR, PanopticResult, Segment
 from ..paths import default_model_path
-from ..tracking import Tracker, TrackerParams, apply_tracks, auto_stride
+from ..tracking import Tracker, TrackerParams, auto_stride
 from .stats import percentile
 
 BASELINE = "per-frame ids"
@@ -84,7 +84,7 @@ def time_tracker(frames: list[PanopticResult], stride: int | None, params: Track
     for result in frames:
         _sync(device)
         start = time.perf_counter()
-        apply_tracks(result, tracker.update(result.instance, result.segments))
+        tracker.track(result)
         _sync(device)
         times.append(1e3 * (time.perf_counter() - start))
     return times
@@ -148,7 +148,7 @@ def evaluate_tracking(
                 for label, tracker in zip(labels[1:], trackers[source]):
                     _sync(engine.device)
                     start = time.perf_counter()
-                    tracked = apply_tracks(result, tracker.update(result.instance, result.segments))
+                    tracked = tracker.track(result)
                     _sync(engine.device)
                     if source == SOURCES[0]:
                         tracker_ms[label].append(1e3 * (time.perf_counter() - start))

@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -55,6 +55,7 @@ from ..categories import Category, load_categories
 from ..engine import Engine, ImageError, create_engine
 from ..engine.settings import RUNTIME_SETTINGS, effective_params, split_settings
 from ..paths import default_model_path
+from ..tracking import Tracker, TrackerParams
 from ..visualization import color_lut
 from .diagnostics import HealthLimits, InferenceStats, camera_status
 from .image_codec import ImageDecodeError, compress_image, message_to_rgb
@@ -67,7 +68,7 @@ from .outputs import (
     id_image,
     segments_message,
 )
-from .parameters import PARAMETERS, check_choices, descriptor
+from .parameters import PARAMETERS, TRACKER_PARAMETERS, check_choices, descriptor
 
 try:  # optional: without vision_msgs the node publishes no detections and no label_info
     from . import vision
@@ -186,6 +187,8 @@ class Camera:
     camera_info_subscription: Subscription | None = None
     camera_info: CameraInfo | None = None  # the latest one received
     last_image: float = 0.0  # time.monotonic() of the latest image (of activation before one)
+    tracker: Tracker = field(default_factory=Tracker)  # used by the worker thread only
+    last_stamp: int = -1  # header stamp (ns) of the latest tracked frame
     stats: InferenceStats = field(default_factory=InferenceStats)
 
     @property
@@ -248,7 +251,8 @@ class PanopticNode(Node):
                 self.create_publisher(vision.LabelInfo, f"{prefix}/label_info", LABEL_INFO_QOS)
                 if vision else None
             )
-            self._cameras.append(Camera(topic, publishers, label_info))
+            tracker = Tracker(self._tracker_params())
+            self._cameras.append(Camera(topic, publishers, label_info, tracker=tracker))
         if VISION_MISSING:
             self.get_logger().warning(VISION_MISSING)
         self._publish_label_info()
@@ -400,6 +404,14 @@ class PanopticNode(Node):
         A value the model would not run as given (``effective_params``) is rejected, so that the
         parameter always shows what is in use.
         """
+        tracking = {TRACKER_PARAMETERS[p.name]: p.value for p in params if p.name in TRACKER_PARAMETERS}
+        if tracking:
+            try:
+                tracker_params = replace(self._tracker_params(), **tracking)
+            except ValueError as e:
+                return SetParametersResult(successful=False, reason=str(e))
+            for camera in self._cameras:
+                camera.tracker.params = tracker_params  # read once per frame by the worker
         changes = {p.name: p.value for p in params if p.name in RUNTIME_SETTINGS}
         if not changes:
             return SetParametersResult(successful=True)
@@ -445,6 +457,11 @@ class PanopticNode(Node):
             return
         rgb = message_to_rgb(msg, self._param("max_image_pixels"))
         result = engine.infer(rgb)
+        if self._param("track_instances"):
+            result = self._track(camera, result, msg.header)
+        else:  # tracking starts afresh when it is turned on again
+            camera.tracker.reset()
+            camera.last_stamp = -1
         if not serving.is_set():  # stopped during the inference: the frame is abandoned
             device = engine.device
             del engine, result  # the node dropped this engine: this was its last reference
@@ -452,6 +469,16 @@ class PanopticNode(Node):
             return
         self._publish_outputs(camera, result, rgb, msg.header)
         camera.stats.add_processed(time.monotonic() - received_at)
+
+    def _track(self, camera: Camera, result, header: Header):
+        """Return the frame numbered by track id; a stream going back in time starts afresh."""
+        stamp = header.stamp.sec * 10**9 + header.stamp.nanosec
+        if stamp < camera.last_stamp:
+            self.get_logger().info(f"{camera.topic}: stamps went back in time (a bag restarting?): "
+                                   "tracks reset")
+            camera.tracker.reset()
+        camera.last_stamp = stamp
+        return camera.tracker.track(result)
 
     def _publish_outputs(self, camera: Camera, result, rgb: np.ndarray, header: Header) -> None:
         """Publish every output of one frame that has subscribers, each built once."""
@@ -473,7 +500,8 @@ class PanopticNode(Node):
                 quality = self._param("jpeg_quality")
                 publishers["colored/compressed"].publish(compress_image(image, quality))
         if "segments" in wanted:
-            publishers["segments"].publish(segments_message(result, header, self._names))
+            tracked = self._param("track_instances")
+            publishers["segments"].publish(segments_message(result, header, self._names, tracked))
         if "detections" in wanted:
             publishers["detections"].publish(vision.detections_message(result, header))
         info = camera.camera_info
@@ -520,6 +548,8 @@ class PanopticNode(Node):
         """
         self._serving.clear()
         for camera in self._cameras:
+            camera.tracker.reset()  # a new stream after activate; ids go on counting
+            camera.last_stamp = -1
             for subscription in (camera.subscription, camera.camera_info_subscription):
                 if subscription is not None:
                     self.destroy_subscription(subscription)
@@ -545,6 +575,9 @@ class PanopticNode(Node):
             self.destroy_lifecycle_publisher(self._diagnostics)
             self._diagnostics = None
         self._drop_engine()
+
+    def _tracker_params(self) -> TrackerParams:
+        return TrackerParams(**{field: self._param(name) for name, field in TRACKER_PARAMETERS.items()})
 
     def _param(self, name: str) -> Any:
         return self.get_parameter(name).value

@@ -22,7 +22,7 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 
-from ..head.panoptic import PanopticResult
+from ..head.panoptic import ID_DIVISOR, PanopticResult
 from ..predictions import segment_record
 from ..visualization import colorize_panoptic
 from .image_codec import numpy_to_image
@@ -74,12 +74,15 @@ def camera_info_message(info: CameraInfo, header: Header) -> CameraInfo:
     return out
 
 
-def segments_message(result: PanopticResult, header: Header, names: dict[int, str]) -> String:
+def segments_message(
+    result: PanopticResult, header: Header, names: dict[int, str], tracked: bool = False
+) -> String:
     """Return the segment list of ``result`` as a JSON ``std_msgs/String``.
 
     ``{"header": {"stamp": {"sec", "nanosec"}, "frame_id"}, "segments": [{"id", "category_id",
-    "name", "isthing", "score", "bbox": [x, y, w, h], "area"}, ...]}``; ``names`` maps category
-    ids to names; ``score`` is null for stuff.
+    "name", "isthing", "score", "track_id", "bbox": [x, y, w, h], "area"}, ...]}``; ``names``
+    maps category ids to names; ``score`` is null for stuff; ``track_id`` is the thing's track id
+    (its instance number) when ``tracked``, else null.
     """
     document = {
         "header": {
@@ -87,7 +90,13 @@ def segments_message(result: PanopticResult, header: Header, names: dict[int, st
             "frame_id": header.frame_id,
         },
         "segments": [
-            {**segment_record(s), "name": names[s.category_id], "isthing": s.isthing, "score": s.score}
+            {
+                **segment_record(s),
+                "name": names[s.category_id],
+                "isthing": s.isthing,
+                "score": s.score,
+                "track_id": s.id % ID_DIVISOR if tracked and s.isthing else None,
+            }
             for s in result.segments
         ],
     }

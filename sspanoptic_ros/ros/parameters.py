@@ -25,6 +25,12 @@ from ..engine import BACKENDS
 from ..engine.backends import PRECISIONS
 from ..engine.preprocess import DEFAULT_MAX_PIXELS
 from ..engine.settings import SETTING_FIELDS
+from ..head.setting import described_fields
+from ..tracking import TrackerParams
+
+TRACKER_FIELDS = described_fields(TrackerParams)
+# ROS parameter name -> TrackerParams field (``track_max_age`` -> ``max_age``).
+TRACKER_PARAMETERS = {f"track_{name}": name for name in TRACKER_FIELDS}
 
 RELIABILITIES = ("best_effort", "reliable")
 
@@ -71,6 +77,9 @@ PARAMETERS = (
                   "(panoptic/colored)."),
     ParameterSpec("colored_alpha", 0.5, "Opacity of the colours in panoptic/colored over the "
                   "input image; 1.0: colours only.", range=(0.0, 1.0)),
+    ParameterSpec("track_instances", True, "Number each camera's thing segments by track id, "
+                  "stable across frames (instance image, panoptic ids, detections, segments)."),
+    *(setting_spec(name, TRACKER_FIELDS[field]) for name, field in TRACKER_PARAMETERS.items()),
     ParameterSpec("jpeg_quality", 80, "JPEG quality of panoptic/colored/compressed.", range=(1, 100)),
     ParameterSpec("expected_fps", 0.0, "Output rate per camera below which /diagnostics warns; "
                   "0: no rate check.", range=(0.0, 1000.0)),
