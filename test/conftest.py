@@ -75,3 +75,16 @@ def ros_context():
         yield context
         context.try_shutdown()
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def colcon_install(tmp_path_factory):
+    """Build the package with colcon into a temporary workspace, once per test run (colcon_helpers.py).
+
+    Skips, saying how to get them, where the real ROS 2 tools and colcon are not installed.
+    """
+    from colcon_helpers import build_install, missing_tools
+
+    if reason := missing_tools():
+        pytest.skip(reason)
+    return build_install(tmp_path_factory.mktemp("colcon_ws"))
