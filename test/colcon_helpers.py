@@ -172,6 +172,12 @@ class Session:
         except subprocess.TimeoutExpired:
             raise AssertionError(f"still running after {timeout:.0f} s:\n{self.text()}") from None
 
+    def ended(self, timeout: float = 60.0) -> tuple[int, list[str]]:
+        """Wait for the command to end by itself; return its exit code and the survivors."""
+        code = self.wait(timeout)
+        time.sleep(0.2)  # children that outlive the command would show now
+        return code, self.members()
+
     def members(self) -> list[str]:
         """Return "pid command" of every live (not zombie) process of the session."""
         found = []

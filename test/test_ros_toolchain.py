@@ -132,9 +132,7 @@ def test_use_rviz_without_rviz2_fails_before_starting_anything(launch_file, colc
     session = launch(colcon_install, launch_file, next_domain_id(), tmp_path / "launch.log",
                      "use_rviz:=true", "backend:=torch")
     try:
-        code = session.wait()
-        time.sleep(0.2)
-        survivors = session.members()
+        code, survivors = session.ended()
     finally:
         session.kill()
     text = session.text()
@@ -215,9 +213,7 @@ def test_benchmark_launch_measures_a_camera_another_process_publishes(
             frame.header.stamp = harness.next_stamp()
             harness.publish("/camera/image", frame)
             time.sleep(0.2)
-        code = session.wait()
-        time.sleep(0.2)
-        survivors = session.members()
+        code, survivors = session.ended()
     finally:
         session.kill()
     text = session.text()
@@ -240,10 +236,8 @@ def test_benchmark_launch_stops_when_ros2_bag_play_ends(colcon_install, tiny_mod
                                    "duration:=120", f"report:={tmp_path / 'report.json'}",
                                    domain_id=next_domain_id(), log=tmp_path / "launch.log")
     try:
-        session.wait(60)
+        _, survivors = session.ended(60)
         elapsed = time.monotonic() - start
-        time.sleep(0.2)
-        survivors = session.members()
     finally:
         session.kill()
     text = session.text()
