@@ -4,14 +4,22 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Wheels of the real ROS 2 launch / launch_ros / ros2cli (see its README.md), where they exist.
+ROS2_WHEELS ?= ../shared/wheels/ros2
 
 .PHONY: setup test lint demo demo-model gpu-carry gpu-check clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements/dev.txt setup.py
+$(STAMP): requirements/dev.txt requirements/ros2-tools.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -qq --disable-pip-version-check -r requirements/dev.txt
+	if [ -d $(ROS2_WHEELS) ]; then \
+		bash $(ROS2_WHEELS)/install.sh $(PY) && \
+		$(PY) -m pip install -qq --disable-pip-version-check -r requirements/ros2-tools.txt; \
+	else \
+		echo "make setup: no $(ROS2_WHEELS): the tests that run ros2 launch, the ros2 CLI and colcon will skip"; \
+	fi
 	$(PY) -m pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -37,7 +37,6 @@ setup(
     maintainer_email="maintainers@sspanoptic-ros.dev",
     description="Real-time single-shot panoptic segmentation node for ROS 2",
     license="Apache-2.0",
-    tests_require=["pytest"],
     python_requires=">=3.10",
     entry_points={
         "console_scripts": [

@@ -7,12 +7,22 @@
 The bag (see ``sspanoptic-bench bag create``) plays in a loop at ``rate`` times its own speed;
 the node reads ``topic`` (``<topic>/compressed`` with ``compressed:=true``), and the monitor
 prints the output FPS and latency every 5 s for ``duration`` seconds, then everything stops.
-Without a ROS installation, ``sspanoptic-bench bag run`` does the same from Python.
+Everything also stops as soon as ``ros2 bag play`` or the node ends (the monitor writes the
+periods measured so far). ``play:=false`` starts no player: the node and the monitor then watch
+``topic`` as another process publishes it (a live camera, another player). Without a ROS
+installation, ``sspanoptic-bench bag run`` does the same from Python.
 """
 
 import sys
 
-from launch.actions import DeclareLaunchArgument, EmitEvent, ExecuteProcess, RegisterEventHandler
+from launch.actions import (
+    DeclareLaunchArgument,
+    EmitEvent,
+    ExecuteProcess,
+    LogInfo,
+    RegisterEventHandler,
+)
+from launch.conditions import IfCondition
 from launch.event_handlers import OnProcessExit
 from launch.events import Shutdown
 from launch.launch_description import LaunchDescription
@@ -31,6 +41,7 @@ def generate_launch_description() -> LaunchDescription:
     player = ExecuteProcess(
         cmd=["ros2", "bag", "play", bag, "--loop", "--rate", LaunchConfiguration("rate")],
         output="screen",
+        condition=IfCondition(LaunchConfiguration("play")),
     )
     node = Node(
         package="sspanoptic_ros",
@@ -57,7 +68,11 @@ def generate_launch_description() -> LaunchDescription:
         output="screen",
     )
     return LaunchDescription([
-        DeclareLaunchArgument("bag", description="rosbag2 folder holding the camera topic"),
+        DeclareLaunchArgument("bag", default_value="",
+                              description="rosbag2 folder holding the camera topic"),
+        DeclareLaunchArgument("play", default_value="true", choices=["true", "false"],
+                              description="false: play no bag, watch topic as another process "
+                              "publishes it"),
         DeclareLaunchArgument("topic", default_value="/camera/image",
                               description="camera image topic in the bag (without /compressed)"),
         DeclareLaunchArgument("compressed", default_value="false",
@@ -75,8 +90,18 @@ def generate_launch_description() -> LaunchDescription:
         player,
         node,
         monitor,
-        RegisterEventHandler(OnProcessExit(
-            target_action=monitor,
-            on_exit=[EmitEvent(event=Shutdown(reason="benchmark finished"))],
-        )),
+        stop_when_ended(monitor, "benchmark finished"),
+        stop_when_ended(player, "ros2 bag play ended: benchmark stopped"),
+        stop_when_ended(node, "the panoptic node ended: benchmark stopped"),
     ])
+
+
+def stop_when_ended(process: ExecuteProcess, reason: str) -> RegisterEventHandler:
+    """Shut the whole launch down, saying ``reason``, when ``process`` exits first."""
+
+    def stop(event, context):
+        if context.is_shutdown:  # another process ended first: its reason was given
+            return None
+        return [LogInfo(msg=reason), EmitEvent(event=Shutdown(reason=reason))]
+
+    return RegisterEventHandler(OnProcessExit(target_action=process, on_exit=stop))

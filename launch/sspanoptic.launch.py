@@ -3,9 +3,10 @@
 """Launch the panoptic segmentation node, and optionally RViz showing its input and outputs.
 
 ``ros2 launch sspanoptic_ros sspanoptic.launch.py image_topic:=/camera/image_raw use_rviz:=true``
-(``sspanoptic.launch.xml`` is the same in XML). The node configures and activates itself
-(parameter ``autostart``); set ``autostart: false`` in the parameter file to drive it with a
-lifecycle manager instead.
+(``sspanoptic.launch.xml`` is the same in XML). The node configures and activates itself;
+``autostart:=false`` leaves it unconfigured for a lifecycle manager or ``ros2 lifecycle set``.
+RViz comes first: with ``use_rviz:=true`` and no rviz2 installed, launch fails before it starts
+anything.
 """
 
 from launch.actions import DeclareLaunchArgument
@@ -17,6 +18,7 @@ from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = "sspanoptic_ros"
+RESPAWN_DELAY = 2.0  # seconds before a node that died starts again (respawn:=true)
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -47,6 +49,19 @@ def generate_launch_description() -> LaunchDescription:
             description="Node parameter file",
         ),
         DeclareLaunchArgument(
+            "autostart",
+            default_value="true",
+            choices=["true", "false"],
+            description="Configure and activate the node at start-up; false: it waits unconfigured "
+            "for a lifecycle manager. Overrides the autostart of params_file",
+        ),
+        DeclareLaunchArgument(
+            "respawn",
+            default_value="false",
+            choices=["true", "false"],
+            description="Start the node again (after 2 s) whenever it dies",
+        ),
+        DeclareLaunchArgument(
             "use_rviz",
             default_value="false",
             choices=["true", "false"],
@@ -66,9 +81,12 @@ def generate_launch_description() -> LaunchDescription:
             {
                 "model_path": ParameterValue(LaunchConfiguration("model"), value_type=str),
                 "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
+                "autostart": ParameterValue(LaunchConfiguration("autostart"), value_type=bool),
             },
         ],
         remappings=[image_remap, compressed_remap],
+        respawn=LaunchConfiguration("respawn"),
+        respawn_delay=RESPAWN_DELAY,
         output="screen",
     )
     rviz = Node(
@@ -80,4 +98,4 @@ def generate_launch_description() -> LaunchDescription:
         remappings=[image_remap],
         condition=IfCondition(LaunchConfiguration("use_rviz")),
     )
-    return LaunchDescription([*arguments, node, rviz])
+    return LaunchDescription([*arguments, rviz, node])

@@ -109,3 +109,16 @@ def save_detecting_tiny_model(path: Path) -> Path:
     model = build_model(tiny_config())
     torch.nn.init.constant_(model.detector.classification_head.cls_logits.bias, 0.0)
     return save_checkpoint(path, model)
+
+
+@pytest.fixture(scope="session")
+def colcon_install(tmp_path_factory):
+    """Build the package with colcon into a temporary workspace, once per test run (colcon_helpers.py).
+
+    Skips, saying how to get them, where the real ROS 2 tools and colcon are not installed.
+    """
+    from colcon_helpers import build_install, missing_tools
+
+    if reason := missing_tools():
+        pytest.skip(reason)
+    return build_install(tmp_path_factory.mktemp("colcon_ws"))

@@ -26,10 +26,15 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..ros.image_codec import image_to_rgb
-from .player import stamp_ns
+from ..ros.shutdown import ignore_interrupts, interrupt_once, mute_interrupts
 from .stats import percentile
 
 OUTPUT_PREFIX = "/panoptic"
+
+
+def stamp_ns(stamp) -> int:
+    """Return a ``builtin_interfaces/Time`` as integer nanoseconds."""
+    return stamp.sec * 10**9 + stamp.nanosec
 
 
 class Monitor:
@@ -157,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print output FPS and latency of a node fed by another process, e.g. ``ros2 bag play``.
 
     Latency runs from the input frame's arrival here to its output's arrival; each line
-    covers one period.
+    covers one period. SIGINT or SIGTERM ends it early, with the periods so far in ``--json``.
     """
     import rclpy
 
@@ -174,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     compressed = args.use_compressed == "true"
     topic = f"{args.topic}/compressed" if compressed else args.topic
+    interrupt_once()
     rclpy.init()
     node = rclpy.create_node("panoptic_bench_monitor")
     monitor = Monitor(node, args.output_prefix, input_topic=topic,
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     periods = []
     end = time.monotonic() + args.duration
     try:
-        while time.monotonic() < end:
+        while rclpy.ok() and time.monotonic() < end:
             monitor.reset()
             period_end = min(end, time.monotonic() + args.period)
             while rclpy.ok() and time.monotonic() < period_end:
@@ -197,10 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        mute_interrupts()
         node.destroy_node()
         rclpy.try_shutdown()
     if args.json:
         args.json.write_text(json.dumps(periods, indent=2))
+    ignore_interrupts()
     return 0
 
 

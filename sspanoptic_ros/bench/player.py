@@ -20,6 +20,7 @@ from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CompressedImage, Image
 
 from .bags import COMPRESSED_TYPE, IMAGE_TYPE
+from .monitor import stamp_ns
 
 MESSAGE_TYPES = {IMAGE_TYPE: Image, COMPRESSED_TYPE: CompressedImage}
 
@@ -37,11 +38,6 @@ class BagFrames:
     def compressed(self) -> bool:
         """Whether the frames are ``sensor_msgs/CompressedImage``."""
         return self.msg_type is CompressedImage
-
-
-def stamp_ns(stamp) -> int:
-    """Return a ``builtin_interfaces/Time`` as integer nanoseconds."""
-    return stamp.sec * 10**9 + stamp.nanosec
 
 
 def load_bag(path, topic: str | None = None) -> BagFrames:

@@ -76,6 +76,7 @@ except ImportError as error:
     vision, VISION_MISSING = None, f"vision_msgs unavailable ({error}): no detections or label_info"
 else:
     VISION_MISSING = ""
+from .shutdown import ignore_interrupts, interrupt_once, mute_interrupts
 
 NODE_NAME = "sspanoptic"
 DIAGNOSTICS_PERIOD = 1.0  # seconds
@@ -587,13 +588,15 @@ def main(args: list[str] | None = None) -> int:
     """Run the node until shutdown; returns the process exit code.
 
     0: shut down by SIGINT or SIGTERM (also during an inference: the frame is abandoned and
-    the process ends within a second); 1: the node could not start (the reason is logged);
-    2: an invalid parameter value.
+    the process ends within a second; the signals that follow the first, such as the SIGINT
+    that ``ros2 launch`` sends after a Ctrl-C, are ignored); 1: the node could not start (the
+    reason is logged); 2: an invalid parameter value.
     """
-    rclpy.init(args=args)
+    interrupt_once()
     node = None
     code = 0
     try:
+        rclpy.init(args=args)
         node = PanopticNode()
         if node.autostart and not node.start():
             code = 1
@@ -605,10 +608,12 @@ def main(args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        mute_interrupts()
         stopped = node is None or node.close()
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+        ignore_interrupts()
     if not stopped:
         # A thread is still inside the engine: the interpreter would abort the process when
         # finalising under it (std::terminate in torch), so end the process here.

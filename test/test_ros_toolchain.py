@@ -1,0 +1,396 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The colcon-built package run as a robot user runs it: ``ros2 launch``, ``ros2 run`` and the CLI.
+
+Every test starts the real ``ros2 launch`` (or ``ros2 run``) from the colcon install
+(``colcon_install``) in a ROS domain of its own, talks to the node from this process
+(``Harness``) and with ``ros2 param|lifecycle|topic``, and ends as Ctrl-C ends it: one SIGINT to
+the process group; launch must exit 0, the node must have "finished cleanly" and nothing of the
+group may be left running. The node runs a tiny random model (or the bundled demo model) on the
+CPU; outputs are compared with ``Engine.infer`` run here on the same model.
+"""
+
+import json
+import os
+import re
+import signal
+import time
+
+import pytest
+import rclpy
+import torch
+import yaml
+from colcon_helpers import Install, Session, next_domain_id
+from conftest import REPO, tiny_config
+from ros_helpers import Harness, check_outputs, compressed_msg, image_msg, photo, raw_pixels
+
+from sspanoptic_ros.bench.session import ROS_ENVIRONMENT
+from sspanoptic_ros.engine import create_engine
+from sspanoptic_ros.model import build_model, save_checkpoint
+from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
+
+LAUNCH_FILES = ["sspanoptic.launch.py", "sspanoptic.launch.xml"]
+FINISHED = r"\[INFO\] \[panoptic_node-1\]: process has finished cleanly"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """Return a tiny random model (its detector scores high enough to detect things) and its engine."""
+    torch.manual_seed(0)
+    model = build_model(tiny_config())
+    torch.nn.init.constant_(model.detector.classification_head.cls_logits.bias, 0.0)
+    path = tmp_path_factory.mktemp("launch_model") / "tiny.pt"
+    save_checkpoint(path, model)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield path, create_engine(path, "torch", "cpu")
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def ros_side(monkeypatch):
+    """Yield a domain id of this test's own and a test-side node (``Harness``) in it."""
+    for key, value in ROS_ENVIRONMENT.items():
+        monkeypatch.setenv(key, value)
+    domain_id = next_domain_id()
+    context = rclpy.Context()
+    context.init(domain_id=domain_id)
+    harness = Harness(context)
+    yield domain_id, harness
+    harness.close()
+    context.try_shutdown()
+
+
+def params_file(directory, **values) -> str:
+    """Write the installed parameter file with ``values`` changed; return its path."""
+    document = yaml.safe_load((REPO / "config" / "sspanoptic.yaml").read_text())
+    document["/**"]["ros__parameters"].update(values)
+    path = directory / "params.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return str(path)
+
+
+def launch(install: Install, launch_file: str, domain_id: int, log, *arguments: str) -> Session:
+    return install.start("launch", "sspanoptic_ros", launch_file, *arguments, domain_id=domain_id, log=log)
+
+
+def assert_interrupt_ends_cleanly(session: Session, finished: str = FINISHED) -> str:
+    """Ctrl-C: one SIGINT to the group; launch exits 0, the node finished cleanly, nothing is left."""
+    code, survivors = session.interrupt()
+    text = session.text()
+    assert code == 0, f"launch exit code {code}:\n{text}"
+    assert re.search(finished, text), text
+    assert not survivors, f"still running after launch ended: {survivors}\n{text}"
+    for bad in ("Traceback", "[ERROR]", "process has died"):
+        assert bad not in text, text
+    return text
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["raw", "compressed"])
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES)
+def test_launch_file_serves_every_output_and_ctrl_c_ends_it(
+        launch_file, compressed, colcon_install, tiny_model, ros_side, tmp_path):
+    """image_topic, namespace, backend, model and params_file reach the node; both launch files."""
+    domain_id, harness = ros_side
+    model_path, engine = tiny_model
+    params = params_file(tmp_path, device="cpu", use_compressed=compressed)
+    session = launch(colcon_install, launch_file, domain_id, tmp_path / "launch.log",
+                     "image_topic:=/cameras/front/image_raw", "namespace:=robot1",
+                     "backend:=torch", f"model:={model_path}", f"params_file:={params}")
+    try:
+        harness.subscribe_outputs("/robot1/panoptic")
+        rgb = photo(72, 108)
+        if compressed:
+            sent = compressed_msg(rgb, "png", harness.next_stamp())
+            topic, decoded = "/cameras/front/image_raw/compressed", compressed_to_rgb(sent)
+        else:
+            sent = image_msg(raw_pixels(rgb, "rgb8"), 108, "rgb8", harness.next_stamp())
+            topic, decoded = "/cameras/front/image_raw", image_to_rgb(sent)
+        outputs = harness.exchange(topic, sent, "/robot1/panoptic")
+        check_outputs(outputs, sent, decoded, engine)
+        text = session.text()
+        assert f"model tiny ({model_path}), torch backend on cpu" in text, text
+        assert "/robot1/sspanoptic" in harness.node.get_fully_qualified_node_names()
+        assert f"active: {topic}" in text, text
+        assert_interrupt_ends_cleanly(session)
+    finally:
+        session.kill()
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES)
+def test_use_rviz_without_rviz2_fails_before_starting_anything(launch_file, colcon_install, tmp_path,
+                                                               monkeypatch):
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+
+    env = colcon_install.env(next_domain_id())
+    monkeypatch.setenv("AMENT_PREFIX_PATH", env["AMENT_PREFIX_PATH"])
+    try:
+        get_package_prefix("rviz2")
+        pytest.skip("rviz2 is installed here: nothing to check")
+    except PackageNotFoundError:
+        pass
+    session = launch(colcon_install, launch_file, next_domain_id(), tmp_path / "launch.log",
+                     "use_rviz:=true", "backend:=torch")
+    try:
+        code, survivors = session.ended()
+    finally:
+        session.kill()
+    text = session.text()
+    assert code != 0 and "package 'rviz2' not found" in text, text
+    assert "process started" not in text, text  # the panoptic node was never started
+    assert not survivors, survivors
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES)
+def test_respawn_starts_a_node_that_died_again(launch_file, colcon_install, tmp_path):
+    session = launch(colcon_install, launch_file, next_domain_id(), tmp_path / "launch.log",
+                     "respawn:=true", "backend:=torch")
+    try:
+        pid = int(session.wait_for(r"panoptic_node-1\]: process started with pid \[(\d+)\]").group(1))
+        os.kill(pid, signal.SIGKILL)  # a crash
+        session.wait_for(rf"process has died \[pid {pid}, exit code -9")
+        respawned = session.wait_for(r"panoptic_node-1\]: process started with pid \[(\d+)\]", count=2)
+        assert int(respawned.group(1)) != pid
+        session.wait_for(r"\[sspanoptic\]: active: ")
+        code, survivors = session.interrupt()
+        assert code == 0 and not survivors, (code, survivors, session.text())
+        assert re.search(rf"process has finished cleanly \[pid {respawned.group(1)}\]", session.text())
+    finally:
+        session.kill()
+
+
+def test_both_launch_files_declare_the_same_arguments(colcon_install):
+    def arguments(launch_file):
+        result = colcon_install.ros2("launch", "sspanoptic_ros", launch_file, "--show-args",
+                                     domain_id=next_domain_id())
+        assert result.returncode == 0, result.stdout
+        blocks = re.findall(r"^    '(\w+)':\n((?:        .*\n?)+)", result.stdout, re.MULTILINE)
+        return {name: " ".join(line.strip() for line in body.splitlines()) for name, body in blocks}
+
+    py, xml = arguments("sspanoptic.launch.py"), arguments("sspanoptic.launch.xml")
+    assert set(py) == {"model", "backend", "image_topic", "namespace", "params_file", "autostart",
+                       "respawn", "use_rviz"}
+    assert set(xml) == set(py)
+    for name in py:
+        literal = "find-pkg-share" not in xml[name] and "FindPackageShare" not in py[name]
+        if literal:  # a substitution default prints differently in the two formats
+            assert py[name] == xml[name], name
+        else:
+            assert py[name].split("(default:")[0] == xml[name].split("(default:")[0], name
+    assert "Valid choices are: ['auto', 'tensorrt', 'torch', 'onnxruntime']" in py["backend"]
+    assert "(default: 'false')" in py["respawn"] and "(default: 'true')" in py["autostart"]
+
+
+# --- benchmark.launch.py ------------------------------------------------------------------
+
+
+@pytest.fixture
+def without_rosbags(tmp_path):
+    """Return a PYTHONPATH entry under which ``import rosbags`` fails, as on a robot without it."""
+    folder = tmp_path / "no_rosbags"
+    (folder / "rosbags").mkdir(parents=True)
+    (folder / "rosbags" / "__init__.py").write_text(
+        "raise ImportError('rosbags is not installed (hidden by the test)')\n")
+    return folder
+
+
+def test_benchmark_launch_measures_a_camera_another_process_publishes(
+        colcon_install, tiny_model, ros_side, without_rosbags, tmp_path):
+    """play:=false: the node and the monitor (which needs no rosbags) watch a published topic."""
+    domain_id, harness = ros_side
+    model_path, _ = tiny_model
+    report = tmp_path / "report.json"
+    env = colcon_install.env(domain_id)
+    env["PYTHONPATH"] = f"{without_rosbags}:{env['PYTHONPATH']}"
+    session = Session(["ros2", "launch", "sspanoptic_ros", "benchmark.launch.py", "play:=false",
+                       "topic:=/camera/image", f"model:={model_path}", "backend:=torch",
+                       "duration:=10", f"report:={report}"], env, tmp_path / "launch.log",
+                      colcon_install.workspace)
+    try:
+        rgb = photo(64, 96)
+        frame = image_msg(raw_pixels(rgb, "rgb8"), 96, "rgb8", harness.next_stamp())
+        while session.proc.poll() is None:  # 5 Hz until the monitor's duration is over
+            frame.header.stamp = harness.next_stamp()
+            harness.publish("/camera/image", frame)
+            time.sleep(0.2)
+        code, survivors = session.ended()
+    finally:
+        session.kill()
+    text = session.text()
+    assert code == 0 and not survivors, (code, survivors, text)
+    assert "benchmark finished" in text and re.search(FINISHED, text), text
+    periods = json.loads(report.read_text())
+    assert len(periods) == 2, periods
+    last = periods[-1]
+    assert last["received"] > 0 and last["output_fps"] > 1.0, last
+    assert re.search(r"input [\d.]+ Hz, output [\d.]+ FPS", text), text
+    assert "Traceback" not in text, text
+
+
+def test_benchmark_launch_stops_when_ros2_bag_play_ends(colcon_install, tiny_model, tmp_path):
+    """Here ``ros2 bag`` does not exist, so the player ends at once: so does everything else."""
+    model_path, _ = tiny_model
+    start = time.monotonic()
+    session = colcon_install.start("launch", "sspanoptic_ros", "benchmark.launch.py",
+                                   f"bag:={tmp_path / 'bag'}", f"model:={model_path}", "backend:=torch",
+                                   "duration:=120", f"report:={tmp_path / 'report.json'}",
+                                   domain_id=next_domain_id(), log=tmp_path / "launch.log")
+    try:
+        _, survivors = session.ended(60)
+        elapsed = time.monotonic() - start
+    finally:
+        session.kill()
+    text = session.text()
+    assert "ros2 bag play ended: benchmark stopped" in text, text
+    assert "benchmark finished" not in text, text  # the first process to end gives the reason
+    assert elapsed < 60 and not survivors, (elapsed, survivors, text)
+
+
+# --- the ros2 CLI ------------------------------------------------------------------------
+
+
+def segments_of(outputs: dict) -> list[dict]:
+    return json.loads(outputs["segments"].data)["segments"]
+
+
+def test_ros2_param_set_changes_the_node_and_a_refused_value_leaves_it(
+        colcon_install, tiny_model, ros_side, tmp_path):
+    domain_id, harness = ros_side
+    model_path, engine = tiny_model
+    session = launch(colcon_install, "sspanoptic.launch.py", domain_id, tmp_path / "launch.log",
+                     "backend:=torch", f"model:={model_path}",
+                     f"params_file:={params_file(tmp_path, device='cpu')}")
+
+    def ros2_param(*args):
+        result = colcon_install.cli("param", *args, domain_id=domain_id)
+        return result.stdout
+
+    def segments():
+        sent = image_msg(raw_pixels(rgb, "rgb8"), 144, "rgb8", harness.next_stamp())
+        return segments_of(harness.exchange("/image", sent, "/panoptic"))
+
+    try:
+        harness.subscribe_outputs("/panoptic")
+        rgb = photo(96, 144)
+        assert any(s.isthing for s in engine.infer(rgb).segments), "precondition: things at 0.4"
+        assert any(s["isthing"] for s in segments())
+
+        assert "Set parameter successful" in ros2_param("set", "/sspanoptic", "score_threshold", "0.99")
+        assert segments() and not any(s["isthing"] for s in segments())
+        refused = ros2_param("set", "/sspanoptic", "score_threshold", "1.5")
+        assert "Setting parameter failed" in refused and "out of range" in refused, refused
+        assert "Double value is: 0.99" in ros2_param("get", "/sspanoptic", "score_threshold")
+        assert "read-only" in ros2_param("set", "/sspanoptic", "model_path", "/other/model.pt")
+
+        described = ros2_param("describe", "/sspanoptic", "score_threshold", "max_detections",
+                               "model_path")
+        threshold, detections, model = described.split("Parameter name:")[1:]
+        assert "Min value: 0.0" in threshold and "Max value: 1.0" in threshold, described
+        assert "Min value: 1" in detections and "Max value: 999" in detections, described
+        assert "Read only: true" in model.replace("True", "true") or "read-only" in model, described
+        assert_interrupt_ends_cleanly(session)
+    finally:
+        session.kill()
+
+
+def test_ros2_lifecycle_drives_a_node_launched_with_autostart_false(
+        colcon_install, tiny_model, ros_side, tmp_path):
+    """The XML launch file's plain <node> is still a lifecycle node that the CLI can drive."""
+    domain_id, harness = ros_side
+    model_path, engine = tiny_model
+    session = launch(colcon_install, "sspanoptic.launch.xml", domain_id, tmp_path / "launch.log",
+                     "autostart:=false", "backend:=torch", f"model:={model_path}",
+                     f"params_file:={params_file(tmp_path, device='cpu')}")
+
+    def lifecycle(verb: str, *args: str) -> str:
+        result = colcon_install.cli("lifecycle", verb, "/sspanoptic", *args, domain_id=domain_id)
+        assert result.returncode == 0, result.stdout
+        return result.stdout.strip()
+
+    def state() -> str:
+        return lifecycle("get").split()[0]
+
+    def transition(name: str) -> None:
+        assert "Transitioning successful" in lifecycle("set", name), name
+
+    def serves() -> None:
+        rgb = photo(48, 64)
+        sent = image_msg(raw_pixels(rgb, "rgb8"), 64, "rgb8", harness.next_stamp())
+        check_outputs(harness.exchange("/image", sent, "/panoptic"), sent, rgb, engine)
+
+    def subscribed() -> bool:
+        return harness.node.count_subscribers("/image") > 0
+
+    try:
+        harness.subscribe_outputs("/panoptic")
+        session.wait_for(r"process started with pid")
+        deadline = time.monotonic() + 90
+        while "sspanoptic" not in harness.node.get_node_names():  # the node is up, unconfigured
+            assert time.monotonic() < deadline, session.text()
+            time.sleep(0.1)
+        assert state() == "unconfigured"
+        assert "engine ready" not in session.text()  # autostart:=false: nothing loaded yet
+        transition("configure")
+        assert "engine ready" in session.text() and not subscribed()
+        assert harness.node.count_publishers("/panoptic/semantic") == 1
+        transition("activate")
+        assert state() == "active"
+        serves()
+        transition("deactivate")
+        wait_until(lambda: not subscribed(), "the deactivated node to unsubscribe")
+        transition("activate")  # builds the engine again
+        serves()
+        transition("deactivate")
+        transition("cleanup")
+        assert state() == "unconfigured"
+        wait_until(lambda: not harness.node.count_publishers("/panoptic/semantic"),
+                   "the cleaned-up node to destroy its publishers")
+        assert_interrupt_ends_cleanly(session)
+    finally:
+        session.kill()
+
+
+def wait_until(condition, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_ros2_run_node_and_ros2_topic_hz_reports_its_rate(colcon_install, tiny_model, ros_side,
+                                                          tmp_path):
+    """``ros2 run`` starts the node; images at 5 Hz come out at 5 Hz; Ctrl-C ends both cleanly."""
+    domain_id, harness = ros_side
+    model_path, engine = tiny_model
+    node = colcon_install.start("run", "sspanoptic_ros", "panoptic_node", "--ros-args",
+                                "-p", f"model_path:={model_path}", "-p", "backend:=torch",
+                                "-p", "device:=cpu", domain_id=domain_id, log=tmp_path / "run.log")
+    hz = None
+    try:
+        harness.subscribe_outputs("/panoptic")
+        rgb = photo(64, 96)
+        sent = image_msg(raw_pixels(rgb, "rgb8"), 96, "rgb8", harness.next_stamp())
+        check_outputs(harness.exchange("/image", sent, "/panoptic"), sent, rgb, engine)
+        assert f"model tiny ({model_path})" in node.text()
+
+        hz = colcon_install.start("topic", "hz", "/panoptic/panoptic", domain_id=domain_id,
+                                  log=tmp_path / "hz.log")
+        end = time.monotonic() + 6.0
+        while time.monotonic() < end:
+            sent.header.stamp = harness.next_stamp()
+            harness.publish("/image", sent)
+            time.sleep(0.2)
+        hz_code, hz_left = hz.interrupt()
+        rates = [float(r) for r in re.findall(r"average rate: ([\d.]+)", hz.text())]
+        assert rates, hz.text()
+        assert 3.5 < rates[-1] < 6.5, f"ros2 topic hz: {rates}\n{hz.text()}"
+        assert not hz_left, hz_left
+
+        code, survivors = node.interrupt()
+    finally:
+        node.kill()
+        if hz is not None:
+            hz.kill()
+    text = node.text()
+    assert code == 0 and not survivors, (code, survivors, text)
+    assert "Traceback" not in text and "[ros2run]" not in text, text
