@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import ENV, REPO
+from conftest import REPO
 
 from sspanoptic_ros.bench.session import isolated_domain_id, ros_environment
 
@@ -51,10 +51,10 @@ def missing_tools() -> str | None:
 
 
 def next_domain_id() -> int:
-    """Return a ROS domain id for one test: near this process's own, never the ``ENV`` one."""
+    """Return a ROS domain id for one test: near this process's own (``ros_env``), never it."""
     while True:
         domain_id = (isolated_domain_id() + next(_domain_ids) - 1) % 232 + 1
-        if str(domain_id) != ENV["ROS_DOMAIN_ID"]:
+        if domain_id != isolated_domain_id():
             return domain_id
 
 
