@@ -23,6 +23,7 @@ from .head.panoptic import OVERLAP_POLICIES
 from .paths import default_model_path
 from .predictions import PredictionWriter
 from .progress import progress
+from .tracking import Tracker
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -45,11 +46,16 @@ def list_inputs(paths: list[str | Path]) -> list[Path]:
     return files
 
 
-def read_frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield (name, RGB frame): one for an image, every frame of a video."""
+def read_frames(path: Path, tracker: Tracker | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield (name, RGB frame): one for an image, every frame of a video.
+
+    A video starts new tracks: ``tracker`` (if given) is reset before its first frame.
+    """
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         yield path.stem, read_rgb(path)
         return
+    if tracker is not None:
+        tracker.reset()
     for index, frame in enumerate(video_frames(path)):
         yield f"{path.stem}_{index:06d}", frame
 
@@ -68,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy", default=None, choices=OVERLAP_POLICIES, help="intra-class overlap policy")
     parser.add_argument("--score-threshold", type=float, default=None)
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity of the colours")
+    parser.add_argument(
+        "--track", action="store_true",
+        help="number thing segments by track id over the frames, in the order given (each video "
+        "starts new tracks): segment ids category * 1000 + track id, stable over the sequence",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
@@ -79,12 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"sspanoptic-infer: error: {e}\n")
     writer = PredictionWriter(args.out, engine.config.categories, args.alpha)
     failed = 0
-    frames = (frame for path in files for frame in read_frames(path))
+    tracker = Tracker() if args.track else None
+    frames = (frame for path in files for frame in read_frames(path, tracker))
     total = len(files) if all(p.suffix.lower() in IMAGE_SUFFIXES for p in files) else None
     for name, image in progress(frames, total, "infer"):
         try:
+            result = engine.infer(image)
+            if tracker is not None:
+                result = tracker.track(result)
             # COCO file names are the zero-padded integer image id (000000139.jpg -> 139).
-            writer.add(name, int(name) if name.isdigit() else name, image, engine.infer(image))
+            writer.add(name, int(name) if name.isdigit() else name, image, result)
         except ImageError as e:
             failed += 1
             logging.error("%s: %s", name, e)

@@ -24,9 +24,10 @@ ROSDEP_DATA = REPO.parent / "shared" / "data" / "rosdep"
 PLATFORMS = {"humble": "ubuntu:jammy", "jazzy": "ubuntu:noble", "kilted": "ubuntu:noble"}
 # Python modules that are ROS packages of the same name.
 ROS_MODULES = {"rclpy", "rcl_interfaces", "sensor_msgs", "std_msgs", "diagnostic_msgs",
-               "lifecycle_msgs", "builtin_interfaces", "ament_index_python", "launch", "launch_ros"}
+               "lifecycle_msgs", "builtin_interfaces", "ament_index_python", "launch", "launch_ros",
+               "vision_msgs"}
 PYTHON_KEYS = {"numpy": "python3-numpy", "yaml": "python3-yaml", "cv2": "python3-opencv",
-               "pytest": "python3-pytest", "catkin_pkg": "python3-catkin-pkg"}
+               "pytest": "python3-pytest", "catkin_pkg": "python3-catkin-pkg", "scipy": "python3-scipy"}
 # Imported, but not for rosdep to install (README, "On a robot").
 USER_BROUGHT = {
     "torch": "the user's CPU or CUDA build (NVIDIA's on Jetson)",
@@ -59,7 +60,8 @@ def imported(*folders: str) -> set[str]:
                     names.update(a.name.split(".")[0] for a in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.level == 0:
                     names.add(node.module.split(".")[0])
-    local = {"sspanoptic_ros", "conftest", "ros_helpers", "colcon_helpers"}
+    # The project's own: the package, test helpers, and tools/ scripts the tests import.
+    local = {"sspanoptic_ros", "conftest", "ros_helpers", "colcon_helpers", "gpu_carry", "gpu_check"}
     return names - set(sys.stdlib_module_names) - local
 
 

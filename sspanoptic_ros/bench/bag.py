@@ -21,7 +21,7 @@ import itertools
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +135,10 @@ class BagBenchmark:
         device: str | None = None,
         domain_id: int | None = None,
         keep_colored: int = 0,
+        extra_outputs: Mapping[str, type] | None = None,
     ):
+        # extra_outputs: outputs (name -> type) also subscribed to, so that the node builds them;
+        # otherwise only panoptic/panoptic, by which frames are timed.
         if not Path(model).is_file():
             raise FileNotFoundError(f"model file not found: {model}")
         self.bag, self.model, self.out_dir = Path(bag), model, Path(out_dir)
@@ -143,7 +146,8 @@ class BagBenchmark:
         self.frames = load_bag(bag, topic)
         self.images = decode_frames(self.frames)
         command = session_node_command(model, backend, device, self.frames.topic, self.frames.compressed)
-        self.session = NodeSession(self.frames, command, self.out_dir / "node.log", domain_id, keep_colored)
+        self.session = NodeSession(self.frames, command, self.out_dir / "node.log", domain_id, keep_colored,
+                                   extra_outputs=extra_outputs)
         self.engine: dict | None = None
         self.runs: list[dict] = []
         self.peak: tuple[float | None, float | None] | None = None
@@ -241,9 +245,12 @@ def _create(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     from ..paths import default_model_path
+    from ..ros.node import OUTPUTS
 
+    extra = {"ids": ("semantic", "instance"), "all": tuple(OUTPUTS)}.get(args.subscribe, ())
     benchmark = BagBenchmark(args.bag, args.model or default_model_path(), args.out, args.topic, args.backend,
-                             args.device, args.domain_id)
+                             args.device, args.domain_id,
+                             extra_outputs={n: OUTPUTS[n] for n in extra if n != "panoptic"})
     report = benchmark.run(args.rates, args.seconds, args.peak_trials, args.peak_seconds, args.engine_seconds,
                            args.ready_timeout)
     print(format_report(report))
@@ -291,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--domain-id", type=int, help="ROS domain id (default: 120 + pid %% 100)")
     run.add_argument("--out", type=Path, default=Path("out/bench_bag"), help="report folder")
     run.add_argument("--plot", action="store_true", help="also write report.png")
+    run.add_argument("--subscribe", choices=("panoptic", "ids", "all"), default="panoptic",
+                     help="outputs subscribed to (the node builds only those): panoptic/panoptic, the "
+                     "three id images, or every output")
     args = parser.parse_args(argv)
     if args.command == "create":
         _create(args)

@@ -18,6 +18,7 @@ import statistics
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,10 @@ class Monitor:
         keep_colored: int = 0,
         input_topic: str | None = None,
         input_type: type = Image,
+        extra_outputs: Mapping[str, type] | None = None,
     ):
+        # extra_outputs: more outputs (name -> type) to subscribe to and drop, so that the node
+        # builds them (it builds only the outputs with subscribers).
         self._lock = threading.Lock()
         self._outputs: dict[int, int] = {}
         self._arrivals: list[tuple[int, int]] = []  # (arrival number, time) of input frames
@@ -65,6 +69,8 @@ class Monitor:
         node.create_subscription(Image, f"{output_prefix}/panoptic", self._on_output, reliable)
         if keep_colored:
             node.create_subscription(Image, f"{output_prefix}/colored", self._on_colored, reliable)
+        for name, msg_type in (extra_outputs or {}).items():
+            node.create_subscription(msg_type, f"{output_prefix}/{name}", lambda msg: None, reliable)
         if input_topic is not None:
             self._latest = {}
             best_effort = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)

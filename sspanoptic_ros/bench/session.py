@@ -159,6 +159,7 @@ class NodeSession:
         domain_id: int | None = None,
         keep_colored: int = 0,
         output_prefix: str = OUTPUT_PREFIX,
+        extra_outputs: Mapping[str, type] | None = None,
     ):
         self.frames = frames
         self.command = command
@@ -166,6 +167,7 @@ class NodeSession:
         self.domain_id = isolated_domain_id() if domain_id is None else domain_id
         self.keep_colored = keep_colored
         self.output_prefix = output_prefix
+        self.extra_outputs = extra_outputs
         self.process: NodeProcess | None = None
         self.player: Player | None = None
         self.monitor: Monitor | None = None
@@ -183,7 +185,8 @@ class NodeSession:
             rclpy.init(context=self._context, domain_id=self.domain_id)
             self._node = rclpy.create_node("sspanoptic_bench", context=self._context)
             self.player = Player(self._node, self.frames, INPUT_RELIABILITY)
-            self.monitor = Monitor(self._node, self.output_prefix, self.keep_colored)
+            self.monitor = Monitor(self._node, self.output_prefix, self.keep_colored,
+                                   extra_outputs=self.extra_outputs)
             self._executor = SingleThreadedExecutor(context=self._context)
             self._executor.add_node(self._node)
             self._thread = threading.Thread(target=self._executor.spin, name="bench-spin", daemon=True)
