@@ -119,10 +119,12 @@ class Install:
         """Run a ``ros2`` command that talks to a node, without the daemon (``--no-daemon``).
 
         Such a command first discovers the nodes for ``--spin-time`` seconds; on two busy cores
-        that is not always long enough, so "Node not found" is tried again.
+        that is not always long enough, so "Node not found" is tried again, discovering twice as
+        long each time (1, 2, 4 s).
         """
-        for _ in range(attempts):
-            result = self.ros2(*args, "--no-daemon", "--spin-time", "1.0", domain_id=domain_id)
+        for attempt in range(attempts):
+            spin = str(2.0**attempt)
+            result = self.ros2(*args, "--no-daemon", "--spin-time", spin, domain_id=domain_id)
             if "Node not found" not in result.stdout:
                 break
         return result
