@@ -196,6 +196,15 @@ class Tracker:
         """End every track; ids continue from where they were (never reused within a run)."""
         self._clear()
 
+    def restarted(self) -> Tracker:
+        """Return a new tracker without tracks that hands out ids where this one stopped.
+
+        For a stream restarting while another thread may still use this tracker.
+        """
+        tracker = Tracker(self.params, self.stride, self.max_id)
+        tracker._next_id = self._next_id
+        return tracker
+
     @property
     def track_ids(self) -> list[int]:
         """Ids of the live tracks (seen in the last frame or unseen for at most max_age)."""

@@ -11,6 +11,7 @@ objects must keep their ids where per-frame numbering changes them.
 import numpy as np
 import pytest
 import torch
+from builtin_interfaces.msg import Time
 from conftest import REPO
 from ros_helpers import Harness, NodeProcess, image_msg, raw_pixels, stamp_of, wait_for
 from sensor_msgs.msg import Image
@@ -43,8 +44,9 @@ def node_outputs(ros_context, sequence, tmp_path_factory):
     )
     try:
         outputs = []
-        for rgb, _, _ in sequence:
-            stamp = harness.next_stamp()
+        # The sequence, then its first frame again stamped earlier: a bag restarting.
+        stamps = [harness.next_stamp() for _ in sequence] + [Time(sec=1)]
+        for (rgb, _, _), stamp in zip([*sequence, sequence[0]], stamps):
             harness.publish("seq/image", image_msg(raw_pixels(rgb, "rgb8"), rgb.shape[1], "rgb8", stamp))
 
             def output(stamp=stamp):
@@ -54,6 +56,7 @@ def node_outputs(ros_context, sequence, tmp_path_factory):
 
             msg = wait_for(output, "the panoptic image of a frame")
             outputs.append(np.frombuffer(bytes(msg.data), "<i4").reshape(msg.height, msg.width))
+        assert node.log_text().count("stamps went back in time") == 1
         yield outputs
     finally:
         node.stop()
@@ -79,12 +82,16 @@ def test_the_node_tracks_like_the_tracker_offline(sequence, node_outputs):
     engine, tracker = create_engine(default_model_path(), "torch", "cpu"), Tracker()
     for (rgb, _, _), published in zip(sequence, node_outputs):
         np.testing.assert_array_equal(published, tracker.track(engine.infer(rgb)).panoptic.numpy())
+    tracker.reset()  # the stamps went back: new tracks, new ids
+    restarted = tracker.track(engine.infer(sequence[0][0])).panoptic.numpy()
+    np.testing.assert_array_equal(node_outputs[-1], restarted)
+    assert not set(np.unique(restarted % 1000)) - {0} & set(np.unique(node_outputs[0] % 1000))
 
 
 def test_ground_truth_objects_keep_their_ids(sequence, node_outputs):
     engine = create_engine(default_model_path(), "torch", "cpu")
     per_frame = ids_per_object(sequence, [engine.infer(rgb).panoptic.numpy() for rgb, _, _ in sequence])
-    tracked = ids_per_object(sequence, node_outputs)
+    tracked = ids_per_object(sequence, node_outputs[:FRAMES])
     assert len(tracked) >= 5, f"precondition: objects matched in >= 5 frames: {tracked}"
     assert all(len(ids) > 1 for ids in per_frame.values()), "precondition: per-frame ids change"
     kept = [gt_id for gt_id, ids in tracked.items() if len(ids) == 1]

@@ -244,3 +244,13 @@ def test_tracking_a_scrambled_ground_truth_sequence_restores_its_identities(devi
     assert tracked["sq"] == per_frame["sq"] == 1.0 and tracked["tracks"] == 15
     assert tracked["id_switches"] == 0 and per_frame["id_switches"] > 100
     assert tracked["aq"] > 0.99 and per_frame["aq"] < 0.2
+
+
+def test_a_restarted_tracker_has_no_tracks_and_continues_the_ids(device):
+    tracker = Tracker(TrackerParams(max_age=3), stride=1)
+    instance, segments = frame([(DISC, square(5, 5)), (BOX, square(30, 5))], device)
+    assert tracker.update(instance, segments) == [1, 2]
+    restarted = tracker.restarted()
+    assert (restarted.params, restarted.stride, restarted.track_ids) == (tracker.params, 1, [])
+    assert restarted.update(instance, segments) == [3, 4]  # the same things, new tracks
+    assert tracker.update(instance, segments) == [1, 2]  # the old one is untouched

@@ -188,7 +188,7 @@ class Camera:
     camera_info_subscription: Subscription | None = None
     camera_info: CameraInfo | None = None  # the latest one received
     last_image: float = 0.0  # time.monotonic() of the latest image (of activation before one)
-    tracker: Tracker = field(default_factory=Tracker)  # used by the worker thread only
+    tracker: Tracker = field(default_factory=Tracker)  # updated by the worker thread only
     last_stamp: int = -1  # header stamp (ns) of the latest tracked frame
     stats: InferenceStats = field(default_factory=InferenceStats)
 
@@ -458,28 +458,28 @@ class PanopticNode(Node):
             return
         rgb = message_to_rgb(msg, self._param("max_image_pixels"))
         result = engine.infer(rgb)
-        if self._param("track_instances"):
-            result = self._track(camera, result, msg.header)
-        else:  # tracking starts afresh when it is turned on again
-            camera.tracker.reset()
-            camera.last_stamp = -1
         if not serving.is_set():  # stopped during the inference: the frame is abandoned
             device = engine.device
             del engine, result  # the node dropped this engine: this was its last reference
             _free_gpu_cache(device)
             return
+        if self._param("track_instances"):
+            result = self._track(camera, result, msg.header)
+        else:  # tracking starts afresh when it is turned on again
+            camera.tracker.reset()
+            camera.last_stamp = -1
         self._publish_outputs(camera, result, rgb, msg.header)
         camera.stats.add_processed(time.monotonic() - received_at)
 
     def _track(self, camera: Camera, result, header: Header):
         """Return the frame numbered by track id; a stream going back in time starts afresh."""
-        stamp = header.stamp.sec * 10**9 + header.stamp.nanosec
+        tracker, stamp = camera.tracker, header.stamp.sec * 10**9 + header.stamp.nanosec
         if stamp < camera.last_stamp:
             self.get_logger().info(f"{camera.topic}: stamps went back in time (a bag restarting?): "
                                    "tracks reset")
-            camera.tracker.reset()
+            tracker.reset()
         camera.last_stamp = stamp
-        return camera.tracker.track(result)
+        return tracker.track(result)
 
     def _publish_outputs(self, camera: Camera, result, rgb: np.ndarray, header: Header) -> None:
         """Publish every output of one frame that has subscribers, each built once."""
@@ -549,8 +549,9 @@ class PanopticNode(Node):
         """
         self._serving.clear()
         for camera in self._cameras:
-            camera.tracker.reset()  # a new stream after activate; ids go on counting
-            camera.last_stamp = -1
+            # A new stream after activate; ids go on counting. A new tracker object, since an
+            # abandoned frame's thread may still hold the old one.
+            camera.tracker, camera.last_stamp = camera.tracker.restarted(), -1
             for subscription in (camera.subscription, camera.camera_info_subscription):
                 if subscription is not None:
                     self.destroy_subscription(subscription)
