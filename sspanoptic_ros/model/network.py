@@ -56,8 +56,6 @@ class SSPSNetwork(nn.Module):
             c, config.branch_channels, config.num_classes, config.group_norm_groups
         )
         self.detector = RetinaNetHead(c, config.num_anchors_per_location, config.num_thing_classes)
-        # The paper trains box regression with smooth L1 (torchvision's RetinaNet defaults to L1).
-        self.detector.regression_head._loss_type = "smooth_l1"
         self.center_branch = (
             DenseBranch(c, config.branch_channels, 2, config.group_norm_groups)
             if config.use_centers

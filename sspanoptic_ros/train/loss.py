@@ -2,8 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """The SSPS training loss: lambda_o (focal + smooth L1) + lambda_s CE + lambda_i L1.
 
-Detection uses torchvision's RetinaNet loss (sigmoid focal loss, box regression normalised by
-the number of foreground anchors); anchors inside crowd regions are ignored. The semantic
+Detection follows RetinaNet as Lin et al. set it up, which the paper follows ("We follow the
+proposed hyper-parameters by Lin et al."): sigmoid focal loss with alpha 0.25 and gamma 2
+(torchvision's RetinaNet classification head, whose logits start at the prior 0.01), anchors
+matched at IoU >= 0.5 and background below 0.4, and smooth L1 box regression with beta 0.11 (the
+``RETINANET.BBOX_REG_BETA`` of Detectron, Lin et al.'s code; torchvision would use 1.0), each
+image's losses normalised by its number of foreground anchors. Anchors inside crowd regions
+are ignored. The semantic
 cross-entropy and the centre L1 are computed at input resolution on the bilinearly upsampled
 1/4-resolution outputs. Every term is a mean over images of a per-image loss, so a batch split
 over several DistributedDataParallel processes gives the same gradients as one process.
@@ -16,22 +21,25 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 from torch.nn import functional as F
-from torchvision.models.detection._utils import Matcher
+from torchvision.models.detection._utils import Matcher, _box_loss
 from torchvision.ops import box_iou
 
 from ..model import RawOutputs, SSPSNetwork
 from ..model.config import DENSE_STRIDE
 
 IGNORE_INDEX = 255
+# RetinaNet's training settings as Lin et al. use them (Detectron's RETINANET config).
+FOREGROUND_IOU, BACKGROUND_IOU = 0.5, 0.4
+SMOOTH_L1_BETA = 0.11
 
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the three task losses (lambda_o, lambda_s, lambda_i in the paper)."""
+    """Weights of the three task losses: lambda_o, lambda_s, lambda_i of the paper (Table III)."""
 
-    detection: float = 1.0
-    semantic: float = 1.0
-    center: float = 0.1
+    detection: float = 0.5
+    semantic: float = 0.5
+    center: float = 0.01
 
 
 def match_anchors(anchors: Tensor, boxes: Tensor, crowd_boxes: Tensor) -> Tensor:
@@ -42,7 +50,8 @@ def match_anchors(anchors: Tensor, boxes: Tensor, crowd_boxes: Tensor) -> Tensor
     crowd box are ignored too.
     """
     if boxes.numel():
-        matched = Matcher(0.5, 0.4, allow_low_quality_matches=True)(box_iou(boxes, anchors))
+        matcher = Matcher(FOREGROUND_IOU, BACKGROUND_IOU, allow_low_quality_matches=True)
+        matched = matcher(box_iou(boxes, anchors))
     else:
         matched = torch.full((anchors.shape[0],), Matcher.BELOW_LOW_THRESHOLD, device=anchors.device)
     if crowd_boxes.numel():
@@ -53,6 +62,23 @@ def match_anchors(anchors: Tensor, boxes: Tensor, crowd_boxes: Tensor) -> Tensor
         in_crowd = (inter / area[:, None]).amax(1) > 0.5
         matched = torch.where(in_crowd & (matched < 0), Matcher.BETWEEN_THRESHOLDS, matched)
     return matched
+
+
+def box_regression_loss(
+    model: SSPSNetwork, boxes: list[Tensor], box_deltas: Tensor, anchors: Tensor, matched: list[Tensor]
+) -> Tensor:
+    """Smooth L1 (beta ``SMOOTH_L1_BETA``) of the foreground anchors' box deltas.
+
+    Per image: the sum over its foreground anchors divided by their number (at least 1), as
+    torchvision's RetinaNet normalises it; then the mean over images.
+    """
+    losses = []
+    for image_boxes, deltas, image_matched in zip(boxes, box_deltas, matched):
+        foreground = torch.where(image_matched >= 0)[0]
+        loss = _box_loss("smooth_l1", model.detector.regression_head.box_coder, anchors[foreground],
+                         image_boxes[image_matched[foreground]], deltas[foreground], {"beta": SMOOTH_L1_BETA})
+        losses.append(loss / max(1, foreground.numel()))
+    return torch.stack(losses).mean()
 
 
 def _per_image_mean(values: Tensor, mask: Tensor) -> Tensor:
@@ -81,8 +107,9 @@ def ssps_loss(
         boxes, crowd = boxes.to(device), crowd.to(device)
         targets.append({"boxes": boxes, "labels": thing_index[labels.to(device)]})
         matched.append(match_anchors(anchors, boxes, crowd))
-    head_outputs = {"cls_logits": outputs.cls_logits, "bbox_regression": outputs.box_deltas}
-    detection = model.detector.compute_loss(targets, head_outputs, [anchors] * len(targets), matched)
+    head_outputs = {"cls_logits": outputs.cls_logits}
+    focal = model.detector.classification_head.compute_loss(targets, head_outputs, matched)
+    box = box_regression_loss(model, [t["boxes"] for t in targets], outputs.box_deltas, anchors, matched)
 
     semantic = F.interpolate(
         outputs.semantic, scale_factor=DENSE_STRIDE, mode="bilinear", align_corners=False
@@ -92,8 +119,8 @@ def ssps_loss(
         semantic[..., :height, :width], target, ignore_index=IGNORE_INDEX, reduction="none"
     )
     losses = {
-        "focal": detection["classification"],
-        "box": detection["bbox_regression"],
+        "focal": focal,
+        "box": box,
         "semantic": _per_image_mean(cross_entropy, target != IGNORE_INDEX),
     }
     total = weights.detection * (losses["focal"] + losses["box"]) + weights.semantic * losses["semantic"]
