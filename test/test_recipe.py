@@ -18,8 +18,14 @@ import torchvision
 from conftest import tiny_config
 from torch.nn import functional as F
 
+from sspanoptic_ros.data.coco import CocoPanoptic
+from sspanoptic_ros.data.synthetic import write_dataset
+from sspanoptic_ros.engine import create_engine
+from sspanoptic_ros.evaluation.eval_cli import PAPER_VARIANT, evaluate, format_table
+from sspanoptic_ros.head import PanopticParams
 from sspanoptic_ros.model import build_model, load_model_config
 from sspanoptic_ros.model.config import CONFIG_DIR
+from sspanoptic_ros.paths import default_model_path
 from sspanoptic_ros.train import loss
 from sspanoptic_ros.train.config import TrainConfig, load_train_config
 
@@ -86,3 +92,24 @@ def test_box_regression_is_smooth_l1_with_beta_011():
     got = loss.box_regression_loss(model, boxes, deltas, anchors, matched)
     torch.testing.assert_close(got, expected)
     assert not torch.isclose(got, F.smooth_l1_loss(deltas[0, :2], targets, beta=1.0, reduction="sum") / 2)
+
+
+def test_the_papers_stuff_area_is_in_pixels_of_the_image():
+    scaled, absolute = PanopticParams(), PanopticParams(stuff_area_scaled=False)
+    assert scaled.stuff_area(480, 640) == pytest.approx(4096 * 480 * 640 / (576 * 864))  # 2528 px
+    assert absolute.stuff_area(480, 640) == 4096.0 == absolute.stuff_area(100, 100)
+    with pytest.raises(ValueError, match="stuff_area_scaled must be a bool"):
+        PanopticParams(stuff_area_scaled=1)
+
+
+def test_eval_reports_the_paper_setting_on_request(tmp_path):
+    paths = write_dataset(tmp_path / "scenes", 2, seed=3)
+    engine = create_engine(default_model_path(), "torch", "cpu")
+    dataset = CocoPanoptic(*paths, categories=engine.config.categories)
+    plain = evaluate(engine, dataset)
+    paper = evaluate(engine, dataset, paper_setting=True)
+    assert PAPER_VARIANT[0] not in plain["pq"]["closest_center"]
+    for policy, variants in plain["pq"].items():  # the other variants are unchanged
+        assert {v: paper["pq"][policy][v] for v in variants} == variants
+        assert PAPER_VARIANT[0] in paper["pq"][policy]
+    assert "paper setting" in format_table(paper)

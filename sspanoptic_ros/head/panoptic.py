@@ -107,6 +107,9 @@ class PanopticParams:
         "Pixels whose best class is a thing class without a box holding them become unknown.",
     )
     min_segment_fraction: float = 0.0
+    # False: stuff_area_threshold is in pixels of the output itself, unscaled (the paper's
+    # evaluation, after Panoptic FPN: 4096 px at the evaluated image's resolution).
+    stuff_area_scaled: bool = True
 
     def __post_init__(self):
         check_setting_values(self)
@@ -119,9 +122,13 @@ class PanopticParams:
             raise ValueError(
                 f"min_segment_fraction must be in [0, 1], got {self.min_segment_fraction}"
             )
+        if not isinstance(self.stuff_area_scaled, bool):
+            raise ValueError(f"stuff_area_scaled must be a bool, got {self.stuff_area_scaled!r}")
 
     def stuff_area(self, height: int, width: int) -> float:
         """Stuff area threshold in pixels for an output of height x width."""
+        if not self.stuff_area_scaled:
+            return self.stuff_area_threshold
         return self.stuff_area_threshold * height * width / math.prod(REFERENCE_SIZE)
 
 
