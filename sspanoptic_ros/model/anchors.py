@@ -1,6 +1,6 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""RetinaNet anchors for p3..p7, computed once per input size and cached.
+"""RetinaNet anchors for the detector levels (p3..p7 or p2..p7), computed once per input size and cached.
 
 Anchors are not part of the plain exported network: the torch and ONNX Runtime backends decode
 detections with the anchors made here from the model config. A TensorRT plan with EfficientNMS
@@ -15,10 +15,6 @@ from torchvision.models.detection.anchor_utils import AnchorGenerator
 
 from .config import ModelConfig
 
-# The detector uses p3..p7 as in RetinaNet (the paper's figure also draws p2; p2 anchors
-# would add 4x the anchors of p3 for small objects at a large cost, so they are left out).
-DETECTOR_STRIDES = (8, 16, 32, 64, 128)
-
 
 class Anchors:
     """Callable giving (anchors (N, 4) xyxy, anchors_per_level) for a padded input size.
@@ -31,6 +27,7 @@ class Anchors:
         sizes = tuple(tuple(s * scale for scale in config.anchor_scales) for s in config.anchor_sizes)
         ratios = (tuple(config.anchor_ratios),) * len(sizes)
         self.cell_anchors: list[Tensor] = AnchorGenerator(sizes, ratios).cell_anchors
+        self.strides = config.detector_strides
         self._cache: dict[tuple, tuple[Tensor, list[int]]] = {}
 
     def grid(
@@ -38,7 +35,7 @@ class Anchors:
     ) -> list[Tensor]:
         """Anchors of each level (n_level, 4) for an input of ``height`` x ``width`` (multiples of 128)."""
         levels = []
-        for stride, cell in zip(DETECTOR_STRIDES, self.cell_anchors):
+        for stride, cell in zip(self.strides, self.cell_anchors):
             xs = torch.arange(0, width, stride, dtype=torch.float32, device=device)
             ys = torch.arange(0, height, stride, dtype=torch.float32, device=device)
             shift_y, shift_x = torch.meshgrid(ys, xs, indexing="ij")

@@ -31,7 +31,6 @@ _IMAGENET_WEIGHTS = {
     "resnet101": resnet.ResNet101_Weights.IMAGENET1K_V1,
 }
 # Names of the FPN outputs in order; strides 4, 8, 16, 32, 64, 128.
-FPN_LEVELS = ("p2", "p3", "p4", "p5", "p6", "p7")
 
 
 def imagenet_state_dict(backbone: str, source: str, download: bool = False) -> dict:

@@ -18,6 +18,9 @@ from ..categories import Category, load_categories, validate_categories
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101")
 ENCODER_NORMS = ("frozen_bn", "group_norm")
+# The FPN's levels, finest first; the detector runs on a suffix of them (detector_levels).
+FPN_LEVELS = ("p2", "p3", "p4", "p5", "p6", "p7")
+DETECTOR_LEVEL_CHOICES = (FPN_LEVELS[1:], FPN_LEVELS)
 # p7 has stride 128: network inputs are padded to a multiple of this.
 SIZE_DIVISIBILITY = 128
 # Stride of the semantic and centre outputs.
@@ -56,8 +59,12 @@ class ModelConfig:
     # RGB mean/std on the 0..255 scale (torchvision's ImageNet statistics).
     pixel_mean: tuple[float, float, float] = (123.675, 116.28, 103.53)
     pixel_std: tuple[float, float, float] = (58.395, 57.12, 57.375)
-    # RetinaNet anchors on p3..p7: one base size per level, 3 scales x 3 ratios.
-    anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512)
+    # FPN levels the RetinaNet detector runs on: p3..p7 as in RetinaNet (Lin et al.), or p2..p7
+    # as the paper's text says ("from 1/128 to 1/4"); README "Detector levels" measures both.
+    detector_levels: tuple[str, ...] = ("p3", "p4", "p5", "p6", "p7")
+    # RetinaNet anchors: one base size per detector level (None: 4 x the level's stride, so
+    # 32..512 on p3..p7 and 16 on p2), 3 scales x 3 ratios.
+    anchor_sizes: tuple[int, ...] | None = None
     anchor_scales: tuple[float, ...] = (1.0, 2 ** (1 / 3), 2 ** (2 / 3))
     anchor_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
     # ImageNet weights for the encoder: a local state-dict file, "torchvision" (taken from
@@ -83,10 +90,23 @@ class ModelConfig:
         self.categories = validate_categories(
             [c if isinstance(c, Category) else Category.from_dict(c) for c in self.categories]
         )
+        self.detector_levels = tuple(self.detector_levels)
+        if self.detector_levels not in DETECTOR_LEVEL_CHOICES:
+            raise ValueError(f"detector_levels must be p3..p7 or p2..p7, got {self.detector_levels}")
+        if self.anchor_sizes is None:
+            self.anchor_sizes = tuple(4 * stride for stride in self.detector_strides)
         for name in ("pixel_mean", "pixel_std", "anchor_sizes", "anchor_scales", "anchor_ratios"):
             setattr(self, name, tuple(getattr(self, name)))
-        if len(self.anchor_sizes) != 5:
-            raise ValueError(f"anchor_sizes needs one size per level p3..p7, got {self.anchor_sizes}")
+        if len(self.anchor_sizes) != len(self.detector_levels):
+            raise ValueError(
+                f"anchor_sizes needs one size per detector level {self.detector_levels}, "
+                f"got {self.anchor_sizes}"
+            )
+
+    @property
+    def detector_strides(self) -> tuple[int, ...]:
+        """Input pixels per cell of each detector level (p3: 8, ..., p7: 128)."""
+        return tuple(2 ** int(level[1:]) for level in self.detector_levels)
 
     @property
     def num_classes(self) -> int:

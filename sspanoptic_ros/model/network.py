@@ -17,7 +17,7 @@ from torchvision.models.detection.retinanet import RetinaNetHead
 from .anchors import Anchors
 from .backbone import build_backbone
 from .branches import DenseBranch
-from .config import DENSE_STRIDE, ModelConfig
+from .config import DENSE_STRIDE, FPN_LEVELS, ModelConfig
 from .resize import pad_to_divisibility
 
 
@@ -69,7 +69,7 @@ class SSPSNetwork(nn.Module):
         features = list(self.backbone(pad_to_divisibility(images)).values())
         out_h, out_w = -(-height // DENSE_STRIDE), -(-width // DENSE_STRIDE)
         semantic = self.semantic_branch(features[:4])[..., :out_h, :out_w]
-        detections = self.detector(features[1:])
+        detections = self.detector(features[FPN_LEVELS.index(self.config.detector_levels[0]):])
         centers = None
         if self.center_branch is not None:
             centers = self.center_branch(features[:4])[..., :out_h, :out_w]
