@@ -128,10 +128,14 @@ def format_table(report: dict) -> str:
     lines.append("")
     lines.append(
         f"images {report['images']} | semantic mIoU {report['miou']:.1f} | box AP {ap['AP']:.1f} "
-        f"(AP50 {ap['AP50']:.1f}, AP75 {ap['AP75']:.1f}) | centre accuracy "
+        f"(AP50 {ap['AP50']:.1f}, AP75 {ap['AP75']:.1f}, small {_ap(ap['AP_small'])}) | centre accuracy "
         + (f"{centre:.1f}% of {report['centre_pixels']} overlap pixels" if centre is not None else "n/a")
     )
     return "\n".join(lines)
+
+
+def _ap(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,13 +61,16 @@ def centre_assignments(target: PanopticTarget, centers: np.ndarray) -> tuple[int
     return int((distance.argmin(1) == owner[several]).sum()), int(several.sum())
 
 
+AP_KEYS = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large")
+
+
 def box_ap(
     gt: list[tuple[PanopticTarget, list[dict]]], detections: list[tuple], categories: list[Category]
 ) -> dict:
     """COCO box AP (pycocotools) of the detector; crowd regions are ignored as in COCO.
 
     gt: per image (target, segments_info); detections: per image (boxes xyxy, scores, semantic
-    channels) as numpy arrays. Returns AP, AP50, AP75 in percent.
+    channels) as numpy arrays. Returns AP, AP50, AP75 and AP by box size in percent.
     """
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -102,7 +105,7 @@ def box_ap(
                 }
             )
     if not results:
-        return {"AP": 0.0, "AP50": 0.0, "AP75": 0.0}
+        return {key: 0.0 for key in AP_KEYS}
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         coco = COCO()
         coco.dataset = {
@@ -115,8 +118,6 @@ def box_ap(
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    return {
-        "AP": 100 * evaluator.stats[0],
-        "AP50": 100 * evaluator.stats[1],
-        "AP75": 100 * evaluator.stats[2],
-    }
+    # COCOeval's stats: AP, AP50, AP75, then AP of small (< 32^2 px), medium and large boxes;
+    # -1 where no ground truth is of that size (None here).
+    return {key: 100 * value if value >= 0 else None for key, value in zip(AP_KEYS, evaluator.stats)}
