@@ -363,3 +363,27 @@ def test_a_model_without_centres_shows_the_policy_it_runs(model_dir, harness, ro
         harness.executor.remove_node(node)
         node.close()
         node.destroy_node()
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_a_model_detecting_on_p2_serves_the_engine_result(backend, model_dir, harness, ros_context):
+    """detector_levels p2..p7 (the paper's text) runs in the node like p3..p7."""
+    torch.manual_seed(0)
+    model = build_model(tiny_config(detector_levels=("p2", "p3", "p4", "p5", "p6", "p7")))
+    torch.nn.init.constant_(model.detector.classification_head.cls_logits.bias, 0.0)
+    path = save_checkpoint(model_dir / "tiny_p2.pt", model)
+    name, prefix = f"p2_{backend}", f"p2_{backend}/panoptic"
+    harness.subscribe_outputs(prefix)
+    node = in_process_node(ros_context, name, model_path=str(path), backend=backend,
+                           input_topics=[f"p2_{backend}/image"])
+    harness.executor.add_node(node)
+    try:
+        assert node.start()
+        rgb = render_scene(3, 48, 64)[0]
+        sent = image_msg(raw_pixels(rgb, "rgb8"), 64, "rgb8", harness.next_stamp())
+        outputs = harness.exchange(f"p2_{backend}/image", sent, prefix)
+        check_outputs(outputs, sent, rgb, create_engine(path, "torch", "cpu"))
+    finally:
+        harness.executor.remove_node(node)
+        node.close()
+        node.destroy_node()

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from sspanoptic_ros.data.coco import CocoPanoptic
 from sspanoptic_ros.data.synthetic import write_dataset
 from sspanoptic_ros.engine import create_engine
-from sspanoptic_ros.evaluation.eval_cli import PAPER_VARIANT, evaluate, format_table
+from sspanoptic_ros.evaluation.eval_cli import PAPER_VARIANT, evaluate, format_table, with_nocenter_rows
 from sspanoptic_ros.head import PanopticParams
 from sspanoptic_ros.model import build_model, load_model_config
 from sspanoptic_ros.model.config import CONFIG_DIR
@@ -113,3 +113,13 @@ def test_eval_reports_the_paper_setting_on_request(tmp_path):
         assert {v: paper["pq"][policy][v] for v in variants} == variants
         assert PAPER_VARIANT[0] in paper["pq"][policy]
     assert "paper setting" in format_table(paper)
+
+
+def test_each_policy_can_come_from_the_network_trained_for_it():
+    policies = ("highest_confidence", "smallest_first", "closest_center")
+    with_centres = {"pq": {p: {"plain": {"All": float(i)}} for i, p in enumerate(policies)}}
+    without = {"pq": {p: {"plain": {"All": 10.0 + i}} for i, p in enumerate(policies[:2])}}
+    merged = with_nocenter_rows(with_centres, without)
+    assert [merged["pq"][p]["plain"]["All"] for p in policies] == [10.0, 11.0, 2.0]
+    with pytest.raises(ValueError, match="no centre branch"):
+        with_nocenter_rows(without, without)

@@ -114,6 +114,18 @@ def evaluate(
     }
 
 
+def with_nocenter_rows(report: dict, nocenter: dict) -> dict:
+    """``report`` with its HC and SF rows from ``nocenter``'s report (the network without centres).
+
+    The paper trains the HC and SF networks without the centre branch and CC's with it.
+    """
+    if "closest_center" not in report["pq"]:
+        raise ValueError("--model has no centre branch: it gives no closest_center rows")
+    pq = {p: nocenter["pq"][p] for p in ("highest_confidence", "smallest_first")}
+    return {**report, "pq": {**pq, "closest_center": report["pq"]["closest_center"]},
+            "networks": {"HC, SF": "without centre branch", "CC": "with centre branch"}}
+
+
 def format_table(report: dict) -> str:
     """Markdown table in the form of the paper's Tables II and IV."""
     names = {"highest_confidence": "HC", "smallest_first": "SF", "closest_center": "CC"}
@@ -150,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paper-setting", action="store_true",
                         help="also report the paper's setting: unknown predictions, stuff below 4096 px "
                         "of the image's own resolution removed")
+    parser.add_argument("--nocenter-model", default=None,
+                        help="the network trained without the centre branch, for the HC and SF rows "
+                        "(as in the paper); --model then gives the CC rows and the branch metrics")
     parser.add_argument("--backend", default="auto", choices=BACKENDS)
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)
@@ -164,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) if args.out else None
         with torch.inference_mode():
             report = evaluate(engine, dataset, out, args.max_images, args.paper_setting)
+            if args.nocenter_model:
+                nocenter = create_engine(args.nocenter_model, args.backend, args.device)
+                report = with_nocenter_rows(
+                    report, evaluate(nocenter, dataset, None, args.max_images, args.paper_setting)
+                )
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         parser.exit(2, f"sspanoptic-eval: error: {e}\n")
     print(format_table(report))
