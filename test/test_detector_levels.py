@@ -76,9 +76,6 @@ def test_p2_exports_and_runs_on_every_backend(tmp_path):
     assert any(s.isthing for s in torch_result.segments), "precondition: detections"
     onnx_result = create_engine(export_onnx(model, tmp_path / "p2.onnx"), "onnxruntime").infer(rgb)
     assert torch.equal(onnx_result.panoptic, torch_result.panoptic)
-    # EfficientNMS (here its reference after ONNX Runtime) keeps an image-wide top 4096 where
-    # torch decoding keeps 1000 per level: with this untrained detector (every anchor scoring
-    # 0.5) the boxes differ, so only the p2 anchors' decoding in the graph is compared here.
     # EfficientNMS (its reference after ONNX Runtime here) and torch decoding part ways on many
     # overlapping candidates of an untrained detector, on p3..p7 as on p2..p7 (seen with 300
     # candidates); with the 50 best (anchor, class) pairs they agree, as they do on the demo model.

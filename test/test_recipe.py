@@ -10,7 +10,9 @@ Detection", as their Detectron code configures them (RETINANET.BBOX_REG_BETA = 0
 """
 
 import inspect
+import json
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -18,7 +20,7 @@ import torchvision
 from conftest import tiny_config
 from torch.nn import functional as F
 
-from sspanoptic_ros.data.coco import CocoPanoptic
+from sspanoptic_ros.data.coco import CocoPanoptic, read_rgb
 from sspanoptic_ros.data.synthetic import write_dataset
 from sspanoptic_ros.engine import create_engine
 from sspanoptic_ros.evaluation.eval_cli import PAPER_VARIANT, evaluate, format_table, with_nocenter_rows
@@ -113,6 +115,14 @@ def test_eval_reports_the_paper_setting_on_request(tmp_path):
         assert {v: paper["pq"][policy][v] for v in variants} == variants
         assert PAPER_VARIANT[0] in paper["pq"][policy]
     assert "paper setting" in format_table(paper)
+    evaluate(engine, dataset, tmp_path / "written", paper_setting=True)
+    written = json.loads((tmp_path / "written" / "predictions.json").read_text())["annotations"]
+    _, area, unknown, scaled = PAPER_VARIANT
+    params = replace(engine.params, stuff_area_threshold=area, unknown_for_undetected_things=unknown,
+                     stuff_area_scaled=scaled)
+    for annotation, name in zip(written, dataset.image_files):
+        expected = engine.merge(engine.run_network(read_rgb(dataset.image_dir / name)), params)
+        assert [s["id"] for s in annotation["segments_info"]] == [s.id for s in expected.segments]
 
 
 def test_each_policy_can_come_from_the_network_trained_for_it():

@@ -5,8 +5,8 @@
 The network runs once per image; the panoptic head then runs for each overlap policy, with and
 without small-stuff removal and unknown predictions (the paper's Tables II and IV). It reports
 PQ / PQ_th / PQ_st for each, the semantic branch's mIoU, the detector's COCO box AP and, with a
-centre branch, the centre accuracy; and it writes the default configuration's predictions in
-COCO panoptic format.
+centre branch, the centre accuracy; and it writes the predictions of the engine's settings
+(with ``--paper-setting``: of the paper's setting) in COCO panoptic format.
 """
 
 from __future__ import annotations
@@ -52,9 +52,15 @@ def evaluate(
 ) -> dict:
     """All metrics of ``engine`` on ``dataset`` (see the module docstring).
 
-    ``paper_setting`` adds the paper's evaluation setting (``PAPER_VARIANT``) to the variants.
+    ``paper_setting`` adds the paper's evaluation setting (``PAPER_VARIANT``) to the variants and
+    writes its predictions.
     """
     variants = {v[0]: v[1:] for v in (*VARIANTS, *([PAPER_VARIANT] if paper_setting else []))}
+    written = engine.params
+    if paper_setting:
+        area, unknown, scaled = variants[PAPER_VARIANT[0]]
+        written = replace(written, stuff_area_threshold=area, unknown_for_undetected_things=unknown,
+                          stuff_area_scaled=scaled)
     categories = engine.config.categories
     # Each policy the model runs as itself (closest_center only with a centre branch).
     policies = [
@@ -96,7 +102,7 @@ def evaluate(
                 Path(dataset.image_files[index]).stem,
                 dataset.annotations[index]["image_id"],
                 image,
-                engine.merge(net),
+                engine.merge(net, written),
             )
     if writer:
         writer.close()

@@ -30,7 +30,6 @@ _IMAGENET_WEIGHTS = {
     "resnet50": resnet.ResNet50_Weights.IMAGENET1K_V1,
     "resnet101": resnet.ResNet101_Weights.IMAGENET1K_V1,
 }
-# Names of the FPN outputs in order; strides 4, 8, 16, 32, 64, 128.
 
 
 def imagenet_state_dict(backbone: str, source: str, download: bool = False) -> dict:
