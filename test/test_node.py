@@ -19,6 +19,7 @@ from conftest import REPO, save_detecting_tiny_model, tiny_config
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.srv import GetParameters
 from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from ros_helpers import (
     TIMEOUT,
     Harness,
@@ -385,5 +386,23 @@ def test_a_model_detecting_on_p2_serves_the_engine_result(backend, model_dir, ha
         check_outputs(outputs, sent, rgb, create_engine(path, backend, "cpu"))  # same backend: no float ties
     finally:
         harness.executor.remove_node(node)
+        node.close()
+        node.destroy_node()
+
+
+def test_a_refused_request_changes_no_tracker_setting(model_dir, ros_context):
+    """A request refused for its engine value (nms_threshold 0) leaves the trackers as they were."""
+    node = in_process_node(ros_context, "tracker_params_test", model_path=str(model_dir / "tiny.pt"),
+                           backend="torch", input_topics=["tracker_params_cam/image"])
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        before = node._cameras[0].tracker.params
+        result = node.set_parameters_atomically([Parameter("track_max_age", value=5),
+                                                 Parameter("nms_threshold", value=0.0)])  # in range, refused
+        assert not result.successful
+        assert node._cameras[0].tracker.params == before and node.get_parameter("track_max_age").value == 30
+        assert node.set_parameters_atomically([Parameter("track_max_age", value=5)]).successful
+        assert node._cameras[0].tracker.params.max_age == 5
+    finally:
         node.close()
         node.destroy_node()

@@ -406,20 +406,19 @@ class PanopticNode(Node):
         parameter always shows what is in use.
         """
         tracking = {TRACKER_PARAMETERS[p.name]: p.value for p in params if p.name in TRACKER_PARAMETERS}
-        if tracking:
-            try:
-                tracker_params = replace(self._tracker_params(), **tracking)
-            except ValueError as e:
-                return SetParametersResult(successful=False, reason=str(e))
-            for camera in self._cameras:
-                camera.tracker.params = tracker_params  # read once per frame by the worker
+        try:
+            tracker_params = replace(self._tracker_params(), **tracking)
+        except ValueError as e:
+            return SetParametersResult(successful=False, reason=str(e))
         changes = {p.name: p.value for p in params if p.name in RUNTIME_SETTINGS}
         if not changes:
+            self._set_tracker_params(tracker_params)
             return SetParametersResult(successful=True)
         engine = self._engine
         try:
             if engine is None:  # applied at the next configure; only check them now
                 split_settings({n: self._param(n) for n in RUNTIME_SETTINGS} | changes)
+                self._set_tracker_params(tracker_params)
                 return SetParametersResult(successful=True)
             panoptic, decode = split_settings(changes, *engine.settings)
             _, why = effective_params(panoptic, engine.config)
@@ -429,9 +428,14 @@ class PanopticNode(Node):
             engine.settings = (panoptic, decode)
         except ValueError as e:
             return SetParametersResult(successful=False, reason=str(e))
+        self._set_tracker_params(tracker_params)  # only once every value of the request is valid
         if "score_threshold" in changes:
             self._publish_label_info(changes["score_threshold"])
         return SetParametersResult(successful=True)
+
+    def _set_tracker_params(self, params: TrackerParams) -> None:
+        for camera in self._cameras:
+            camera.tracker.params = params  # read once per frame by the worker
 
     def _publish_label_info(self, threshold: float | None = None) -> None:
         """Latch the model's labels and the score threshold on every camera's label_info."""
