@@ -22,8 +22,8 @@ from PIL import Image as PILImage
 
 import sspanoptic_ros
 
-from .bench.bag import BagBenchmark
-from .bench.bags import synthetic_frames, write_bag
+from .bench.bag_writer import synthetic_frames, write_bag
+from .bench.node_throughput import BagBenchmark
 from .bench.report import format_report, plot_report
 from .bench.session import NodeSession
 from .paths import default_model_path

@@ -15,12 +15,9 @@ has been unseen for at most ``max_age`` frames; unseen for longer, it ends. A se
 small to cover a sampled pixel cannot be matched and always starts a new track.
 
 Sampling. By default the stride is the frame's shorter side // AUTO_STRIDE_SIDE (at least 1):
-4 at 480 x 640, so the cost stays about the same at any camera resolution. Measured with
-``sspanoptic-bench track --strides 1 2 auto 8 --motion on off`` (480 x 640, CPU): strides 1,
-2 and 4 give AQ within 0.5 points of one another (demo model and ground truth), stride 8 loses
-0.7 (model) and 3.7 (ground truth) points, and stride 1 costs 3 to 6 times stride 4. Motion
-cuts the ID switches on the ground truth by a third (28 -> 19) and changes the demo model's
-AQ by 0.1 point; min_iou 0.1 beats 0.3 on both; max_age beyond 15 frames changes nothing there.
+4 at 480 x 640, so the cost stays about the same at any camera resolution. The defaults of
+stride, motion, min_iou and max_age were chosen with ``sspanoptic-bench track``; the README's
+tracking section has the figures.
 
 Ids. A tracker hands out track ids 1, 2, 3, ... in order, over all classes together, and does
 not hand out an id twice until it has handed out ``max_id`` of them (default MAX_TRACK_ID = 999,
@@ -46,7 +43,7 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from .head.panoptic import ID_DIVISOR, PanopticResult, Segment
-from .head.setting import check_setting_values, setting
+from .setting_fields import check_setting_values, setting
 
 # Track ids stay below the panoptic id divisor: category * ID_DIVISOR + track id.
 MAX_TRACK_ID = ID_DIVISOR - 1

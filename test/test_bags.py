@@ -9,14 +9,14 @@ from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CompressedImage, Image
 
-from sspanoptic_ros.bench.bag import main
-from sspanoptic_ros.bench.bags import (
+from sspanoptic_ros.bench.bag_writer import (
     ENCODINGS,
     TYPESTORE,
     folder_frames,
     synthetic_frames,
     write_bag,
 )
+from sspanoptic_ros.bench.node_throughput import main
 from sspanoptic_ros.bench.player import load_bag
 from sspanoptic_ros.data.video import video_frames, video_rate
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb

@@ -12,7 +12,7 @@ from conftest import tiny_config
 from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES, render_scene, write_dataset
 from sspanoptic_ros.engine import DecodeParams, create_engine
 from sspanoptic_ros.engine.preprocess import network_input_size, preprocess
-from sspanoptic_ros.export.onnx_export import export_onnx
+from sspanoptic_ros.formats.onnx_file import export_onnx
 from sspanoptic_ros.model import Anchors, build_model, load_checkpoint, save_checkpoint
 from sspanoptic_ros.train.config import load_train_config
 from sspanoptic_ros.train.trainer import train

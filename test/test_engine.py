@@ -13,8 +13,8 @@ from conftest import tiny_config
 from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.engine import ImageError, choose_backend, create_engine
 from sspanoptic_ros.engine.tensorrt_backend import tensorrt_available
-from sspanoptic_ros.export.onnx_export import export_onnx, read_onnx_metadata
-from sspanoptic_ros.export.tensorrt_build import BuildKey, plan_is_current, read_sidecar, write_sidecar
+from sspanoptic_ros.formats.onnx_file import export_onnx, read_onnx_metadata
+from sspanoptic_ros.formats.tensorrt_plan import BuildKey, plan_is_current, read_sidecar, write_sidecar
 from sspanoptic_ros.head import PanopticParams
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.paths import default_model_path
@@ -194,7 +194,7 @@ def test_tensorrt_plan_metadata_and_cache_decisions(tmp_path):
 
 def test_tensorrt_profile_covers_every_input_the_engine_makes():
     from sspanoptic_ros.engine import network_input_size
-    from sspanoptic_ros.export.tensorrt_build import profile_for
+    from sspanoptic_ros.formats.tensorrt_plan import profile_for
     from sspanoptic_ros.model import load_model_config, padded_size
 
     for config in (

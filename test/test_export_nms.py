@@ -21,8 +21,8 @@ from sspanoptic_ros.data.coco import read_rgb
 from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.engine import Engine
 from sspanoptic_ros.engine.backends import OnnxRuntimeBackend, TorchBackend
-from sspanoptic_ros.export.efficient_nms import PLUGIN_DOMAIN, PLUGIN_OP, pre_nms_graph
-from sspanoptic_ros.export.onnx_export import export_onnx, read_onnx_metadata
+from sspanoptic_ros.formats.nms_graph import PLUGIN_DOMAIN, PLUGIN_OP, pre_nms_graph
+from sspanoptic_ros.formats.onnx_file import export_onnx, read_onnx_metadata
 from sspanoptic_ros.head.decode import DecodeParams, decode_boxes, decode_detections
 from sspanoptic_ros.head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
 from sspanoptic_ros.model import Anchors, build_model, load_checkpoint

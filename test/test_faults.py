@@ -63,11 +63,11 @@ from std_msgs.msg import Header
 from sspanoptic_ros.bench.soak import memory_summary, parse_size
 from sspanoptic_ros.categories import Category
 from sspanoptic_ros.engine import create_engine
+from sspanoptic_ros.engine.startup import category_difference
 from sspanoptic_ros.engine.tensorrt_backend import tensorrt_available
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.model.config import CONFIG_DIR
 from sspanoptic_ros.ros.image_codec import ImageDecodeError, message_to_rgb
-from sspanoptic_ros.ros.node import category_difference
 
 MAX_PIXELS = 1_000_000  # max_image_pixels of the fuzzed nodes
 FUZZ_GAP = 0.002  # seconds between two messages the node refuses

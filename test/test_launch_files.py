@@ -11,9 +11,9 @@ import re
 import yaml
 from conftest import REPO
 
-from sspanoptic_ros.ros import node
 from sspanoptic_ros.ros.outputs import ID_IMAGES
 from sspanoptic_ros.ros.parameters import PARAMETER_NAMES, PARAMETERS, descriptor
+from sspanoptic_ros.ros.topics import output_prefix
 
 PARAMS_FILE = REPO / "config" / "sspanoptic.yaml"
 RVIZ_FILE = REPO / "config" / "sspanoptic.rviz"
@@ -53,5 +53,5 @@ def test_rviz_config_shows_input_colored_and_semantic():
     displays = config["Visualization Manager"]["Displays"]
     topics = {d["Topic"]["Value"] for d in displays if d["Class"] == "rviz_default_plugins/Image"}
     assert topics == {"image", "panoptic/colored", "panoptic/semantic"}
-    outputs = {f"{node.output_prefix('image')}/{name}" for name in (*ID_IMAGES, "colored")}
+    outputs = {f"{output_prefix('image')}/{name}" for name in (*ID_IMAGES, "colored")}
     assert topics - {"image"} <= outputs

@@ -41,7 +41,7 @@ from sensor_msgs.msg import Image
 from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.engine import DecodeParams, Engine, create_engine
 from sspanoptic_ros.engine.backends import OnnxRuntimeBackend
-from sspanoptic_ros.export.onnx_export import export_onnx
+from sspanoptic_ros.formats.onnx_file import export_onnx
 from sspanoptic_ros.model import build_model, load_checkpoint, save_checkpoint
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
 

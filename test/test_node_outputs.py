@@ -15,8 +15,8 @@ from std_msgs.msg import Header
 from sspanoptic_ros.head.panoptic import PanopticResult, Segment
 from sspanoptic_ros.ros.diagnostics import HealthLimits, InferenceStats, PeriodReport, camera_status
 from sspanoptic_ros.ros.latest_frame import SlotCounts
-from sspanoptic_ros.ros.node import output_prefix, sibling_topic
 from sspanoptic_ros.ros.outputs import colored_image, id_image, segments_message
+from sspanoptic_ros.ros.topics import output_prefix, sibling_topic
 from sspanoptic_ros.ros.vision import detections_message, label_info_message
 from sspanoptic_ros.visualization import color_lut
 

@@ -4,7 +4,7 @@
 
 TensorRT cannot be installed on this project's machines, so this is the one place where a mock
 stands in for a real part. The fake implements only the TensorRT 10/11 Python API calls that
-``export/tensorrt_build.py`` and ``engine/tensorrt_backend.py`` make, as documented, and has no
+``sspanoptic_ros/formats/tensorrt_plan.py`` and ``engine/tensorrt_backend.py`` make, as documented, and has no
 TensorRT 10-only builder flags (like TensorRT 11). Its "plan" records the ONNX file and the
 optimisation profile, and deserialises only with the plugin registry initialised when it holds
 EfficientNMS. Its execution context runs that ONNX file with ONNX Runtime (and the EfficientNMS
@@ -38,9 +38,9 @@ from sspanoptic_ros.engine import Engine, create_engine
 from sspanoptic_ros.engine import loader as loader_module
 from sspanoptic_ros.engine.backends import OnnxRuntimeBackend
 from sspanoptic_ros.engine.tensorrt_backend import TensorRTBackend
-from sspanoptic_ros.export.efficient_nms import pre_nms_graph
-from sspanoptic_ros.export.onnx_export import read_onnx_metadata
-from sspanoptic_ros.export.tensorrt_build import profile_for
+from sspanoptic_ros.formats.nms_graph import pre_nms_graph
+from sspanoptic_ros.formats.onnx_file import read_onnx_metadata
+from sspanoptic_ros.formats.tensorrt_plan import profile_for
 from sspanoptic_ros.head.decode import DecodeParams
 from sspanoptic_ros.head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
 

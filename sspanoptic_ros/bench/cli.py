@@ -12,10 +12,10 @@ import importlib
 import sys
 
 COMMANDS = {
-    "engine": "sspanoptic_ros.bench.engine",
-    "head": "sspanoptic_ros.bench.head",
+    "engine": "sspanoptic_ros.bench.engine_speed",
+    "head": "sspanoptic_ros.bench.head_speed",
     "agreement": "sspanoptic_ros.bench.agreement",
-    "bag": "sspanoptic_ros.bench.bag",
+    "bag": "sspanoptic_ros.bench.node_throughput",
     "soak": "sspanoptic_ros.bench.soak",
     "track": "sspanoptic_ros.bench.track",
 }

@@ -281,7 +281,8 @@ class NodeSession:
     def segment(self, msg, timeout: float = 10.0, attempts: int = 3) -> np.ndarray | None:
         """Send one image message; return the node's colourised output of it, or None.
 
-        Needs ``keep_colored`` > 0. The input is best effort, so a lost frame is sent again.
+        Needs ``keep_colored`` > 0. The node keeps only the newest frame, so a frame that
+        another replaced before the node took it is sent again.
         """
         if not self.keep_colored:
             raise ValueError("segment needs a session made with keep_colored > 0")

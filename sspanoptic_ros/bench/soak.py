@@ -30,11 +30,12 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from ..ros.image_codec import numpy_to_image
-from .bags import synthetic_frames
-from .engine import model_file
-from .monitor import percentile, run_stats
+from .bag_writer import synthetic_frames
+from .engine_speed import model_file
+from .monitor import run_stats
 from .player import BagFrames
 from .session import NodeSession, rss_mib, session_node_command
+from .stats import percentile
 
 TOPIC = "/camera/image"
 DISTINCT_FRAMES = 16  # the synthetic camera's frames, played in a loop

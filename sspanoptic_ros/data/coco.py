@@ -73,11 +73,6 @@ def id_to_index(categories: list[Category]) -> dict[int, int]:
     return {c.id: i for i, c in enumerate(categories)}
 
 
-def index_to_id(categories: list[Category]) -> np.ndarray:
-    """Return the dataset category id (int64) of each contiguous index, as a lookup table."""
-    return np.array([c.id for c in categories], dtype=np.int64)
-
-
 def index_boxes(index_map: np.ndarray, count: int) -> np.ndarray:
     """Return the box (x1, y1, x2, y2) around the pixels of each index 0..count-1 (-1 = none).
 

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """One inference API over TensorRT, PyTorch and ONNX Runtime backends."""
 
+from ..formats.onnx_file import PRECISIONS
 from ..head.decode import DecodeParams
 from .engine import Engine, StageTimes
 from .loader import BACKENDS, cache_dir, choose_backend, create_engine
@@ -12,6 +13,7 @@ __all__ = [
     "DecodeParams",
     "Engine",
     "ImageError",
+    "PRECISIONS",
     "StageTimes",
     "cache_dir",
     "check_image",

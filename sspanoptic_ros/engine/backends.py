@@ -19,14 +19,13 @@ import torch
 from torch import Tensor
 
 from ..categories import thing_channels
-from ..export.efficient_nms import pre_nms_graph
-from ..export.onnx_export import INPUT_NAME, read_onnx_metadata
+from ..formats.nms_graph import pre_nms_graph
+from ..formats.onnx_file import INPUT_NAME, PRECISIONS, read_onnx_metadata
 from ..head.detections import Detections
 from ..head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
 from ..model import RawOutputs, SSPSNetwork
 
 log = logging.getLogger(__name__)
-PRECISIONS = ("fp32", "fp16")
 
 
 class DetectedOutputs(NamedTuple):

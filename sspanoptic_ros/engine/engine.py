@@ -75,21 +75,13 @@ class Engine:
 
     @property
     def params(self) -> PanopticParams:
-        """Panoptic head parameters; may be replaced at run time."""
+        """Panoptic head parameters (replaced at run time through ``settings``)."""
         return self._settings[0]
-
-    @params.setter
-    def params(self, params: PanopticParams) -> None:
-        self.settings = (params, self.decode)
 
     @property
     def decode(self) -> DecodeParams:
-        """Detector post-processing parameters; may be replaced at run time."""
+        """Detector post-processing parameters (replaced at run time through ``settings``)."""
         return self._settings[1]
-
-    @decode.setter
-    def decode(self, decode: DecodeParams) -> None:
-        self.settings = (self.params, decode)
 
     @property
     def settings(self) -> tuple[PanopticParams, DecodeParams]:

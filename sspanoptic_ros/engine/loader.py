@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from ..export.efficient_nms import nms_settings_json
-from ..export.onnx_export import export_onnx, read_onnx_metadata, weights_hash
 from ..files import locked
+from ..formats.nms_graph import nms_settings_json
+from ..formats.onnx_file import export_onnx, read_onnx_metadata, weights_hash
 from ..head.decode import DecodeParams
 from ..model import load_checkpoint
 from .backends import OnnxRuntimeBackend, TorchBackend
@@ -70,7 +70,7 @@ def _cached_onnx(checkpoint: Path, precision: str = "fp32", nms: DecodeParams | 
 
 
 def _cached_plan(onnx_path: Path, device: str) -> Path:
-    from ..export.tensorrt_build import build_plan, current_key, plan_is_current, profile_for
+    from ..formats.tensorrt_plan import build_plan, current_key, plan_is_current, profile_for
 
     meta = read_onnx_metadata(onnx_path)
     profile = profile_for(meta.config)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Inference settings by name: the one place that maps flat settings to the head's parameters.
 
-The run-time settings are the described fields (``head.setting``) of ``PanopticParams`` and
+The run-time settings are the described fields (``setting_fields``) of ``PanopticParams`` and
 ``DecodeParams``; their defaults, ranges and descriptions live there. The node's ROS parameters,
 ``Engine.update``, ``sspanoptic-infer`` and ``sspanoptic-eval`` all go through these functions.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 from ..head.decode import DecodeParams
 from ..head.panoptic import PanopticParams
-from ..head.setting import described_fields
 from ..model.config import ModelConfig
+from ..setting_fields import described_fields
 
 # name -> dataclass Field of every run-time setting, panoptic head first, then decoding.
 SETTING_FIELDS = described_fields(PanopticParams, DecodeParams)

@@ -15,9 +15,9 @@ import torch
 from torch import Tensor
 
 from ..categories import thing_channels
-from ..export.efficient_nms import nms_settings_from_json
-from ..export.onnx_export import INPUT_NAME
-from ..export.tensorrt_build import read_sidecar
+from ..formats.nms_graph import nms_settings_from_json
+from ..formats.onnx_file import INPUT_NAME
+from ..formats.tensorrt_plan import read_sidecar
 from ..head.efficient_nms import NMS_OUTPUT_NAMES
 from ..model import RawOutputs
 from .backends import DetectedOutputs, raw_outputs

@@ -48,7 +48,6 @@ from sspanoptic_ros.categories import Category
 from sspanoptic_ros.evaluation.pq import label_frame, read_pairs
 
 SEQUENCE_JSONS = ("panoptic.json", "predictions.json")
-MATCH_IOU = 0.5
 
 
 class STQStat:

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..formats.nms_graph import nms_settings_json
+from ..formats.onnx_file import DEFAULT_OPSET, PRECISIONS, export_onnx
 from ..head.decode import DecodeParams
 from ..model import load_checkpoint, release_checkpoint
-from .efficient_nms import nms_settings_json
-from .onnx_export import DEFAULT_OPSET, PRECISIONS, export_onnx
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,8 @@ def _tensorrt(args) -> int:
             "a plan's precision is the ONNX file's: export it with "
             "`sspanoptic-export onnx CHECKPOINT OUT.onnx --precision fp16`"
         )
-    from .onnx_export import read_onnx_metadata
-    from .tensorrt_build import build_plan, profile_for
+    from ..formats.onnx_file import read_onnx_metadata
+    from ..formats.tensorrt_plan import build_plan, profile_for
 
     default = profile_for(read_onnx_metadata(args.onnx).config)
     shapes = (args.min_shape, args.opt_shape, args.max_shape)

@@ -15,8 +15,8 @@ from torch import Tensor
 from torchvision.models.detection._utils import BoxCoder
 from torchvision.ops import batched_nms, clip_boxes_to_image
 
+from ..setting_fields import check_setting_values, setting
 from .detections import PADDING_CLASS, Detections
-from .setting import check_setting_values, setting
 
 _BOX_CODER = BoxCoder(weights=(1.0, 1.0, 1.0, 1.0))
 

@@ -56,8 +56,8 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from ..categories import Category, stuff_channels, thing_channels
+from ..setting_fields import check_setting_values, setting
 from .detections import Detections
-from .setting import check_setting_values, setting
 
 OVERLAP_POLICIES = ("highest_confidence", "smallest_first", "closest_center")
 # The paper's output size, to which stuff_area_threshold refers.

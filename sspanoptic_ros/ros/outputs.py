@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """A ``PanopticResult`` as ROS messages: id images, a colour picture and a JSON segment list.
 
-(Compressed forms come from ``image_codec.compress_image``, typed detections and labels from
-``vision``; camera_info is passed on with the output's header.)
+``OUTPUTS`` names every output topic of a camera and its type. (Compressed forms come from
+``image_codec.compress_image``, typed detections and labels from ``vision``, which is optional;
+camera_info is passed on with the output's header.)
 
 Every message carries a copy of the input image's header, so outputs line up with their input
 by stamp and frame. The id images are at the result's (= the input's) resolution:
@@ -19,13 +20,20 @@ import copy
 import json
 
 import numpy as np
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
 from ..head.panoptic import ID_DIVISOR, PanopticResult
 from ..predictions import segment_record
 from ..visualization import colorize_panoptic
 from .image_codec import numpy_to_image
+
+try:  # optional: without vision_msgs the node publishes no detections and no label_info
+    from . import vision
+except ImportError as error:
+    vision, VISION_MISSING = None, f"vision_msgs unavailable ({error}): no detections or label_info"
+else:
+    VISION_MISSING = ""
 
 # output name -> (PanopticResult field, image encoding)
 ID_IMAGES = {
@@ -35,6 +43,16 @@ ID_IMAGES = {
 }
 # Id images also published as lossless PNG (``<name>/compressed``); 32SC1 has no PNG form.
 COMPRESSED_ID_IMAGES = ("semantic", "instance")
+# Output topics of each camera, under its namespace, and their message types; each is built
+# only for frames it has subscribers for.
+OUTPUTS = {
+    **dict.fromkeys(ID_IMAGES, Image),
+    "colored": Image,
+    "segments": String,
+    **{f"{name}/compressed": CompressedImage for name in (*COMPRESSED_ID_IMAGES, "colored")},
+    "camera_info": CameraInfo,
+    **({"detections": vision.Detection2DArray} if vision else {}),
+}
 _MONO16_MAX = np.iinfo(np.uint16).max
 
 

@@ -21,11 +21,10 @@ from rcl_interfaces.msg import (
     ParameterType,
 )
 
-from ..engine import BACKENDS
-from ..engine.backends import PRECISIONS
+from ..engine import BACKENDS, PRECISIONS
 from ..engine.preprocess import DEFAULT_MAX_PIXELS
 from ..engine.settings import SETTING_FIELDS
-from ..head.setting import described_fields
+from ..setting_fields import described_fields
 from ..tracking import TrackerParams
 
 TRACKER_FIELDS = described_fields(TrackerParams)
@@ -48,7 +47,7 @@ class ParameterSpec:
 
 
 def setting_spec(name: str, setting: Field) -> ParameterSpec:
-    """Return the parameter of an engine setting, from its dataclass field (``head.setting``)."""
+    """Return the parameter of an engine setting, from its dataclass field (``setting_fields``)."""
     meta = setting.metadata
     return ParameterSpec(name, setting.default, meta["description"], range=meta["range"],
                          choices=meta["choices"])

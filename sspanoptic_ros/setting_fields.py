@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Described setting fields: a dataclass field with its description, range and choices.
 
-The head's settings (``PanopticParams``, ``DecodeParams``) declare their user-facing fields with
-``setting``; the engine splits flat settings by these fields and the ROS node declares its
-parameters from them, so each default, range and description is written once.
+The head's settings (``PanopticParams``, ``DecodeParams``) and the tracker's (``TrackerParams``)
+declare their user-facing fields with ``setting``; the engine splits flat settings by these
+fields and the ROS node declares its parameters from them, so each default, range and
+description is written once. A module of its own at the package's base, so that every layer
+can use it.
 """
 
 from __future__ import annotations

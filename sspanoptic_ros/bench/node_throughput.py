@@ -28,7 +28,7 @@ import numpy as np
 
 from ..data.video import video_frames, video_rate
 from ..ros.image_codec import message_to_rgb
-from .bags import ENCODINGS, STORAGES, folder_frames, synthetic_frames, write_bag
+from .bag_writer import ENCODINGS, STORAGES, folder_frames, synthetic_frames, write_bag
 from .player import BagFrames, load_bag
 from .report import TOLERANCE, bag_summary, build_report, format_report, keeps_up, plot_report
 from .session import NodeSession, session_node_command
@@ -245,7 +245,7 @@ def _create(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     from ..paths import default_model_path
-    from ..ros.node import OUTPUTS
+    from ..ros.outputs import OUTPUTS
 
     extra = {"ids": ("semantic", "instance"), "all": tuple(OUTPUTS)}.get(args.subscribe, ())
     benchmark = BagBenchmark(args.bag, args.model or default_model_path(), args.out, args.topic, args.backend,

@@ -19,7 +19,7 @@ from ..files import write_atomic
 from ..head.decode import DecodeParams
 from ..head.efficient_nms import NMS_OUTPUT_NAMES, PLUGIN_MIN_THRESHOLD
 from ..model import ModelConfig, SSPSNetwork
-from .efficient_nms import NetworkWithNMS, nms_settings_from_json, nms_settings_json
+from .nms_graph import NetworkWithNMS, nms_settings_from_json, nms_settings_json
 
 OUTPUT_NAMES = ("semantic", "cls_logits", "box_deltas", "centers")
 INPUT_NAME = "images"

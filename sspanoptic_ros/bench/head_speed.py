@@ -25,6 +25,7 @@ from torch import Tensor
 
 from ..categories import Category, load_categories, thing_channels
 from ..head import Detections, PanopticParams, panoptic_head
+from ..model import build_model, load_model_config
 from .stats import percentile, write_json
 
 CATEGORIES = Path(__file__).resolve().parent.parent / "configs" / "coco_panoptic_categories.json"
@@ -81,13 +82,8 @@ def summary(times: list[float]) -> str:
 
 def network_ms(
     height: int, width: int, repeats: int, device: torch.device, dtype: torch.dtype = torch.float32
-) -> list[float] | None:
-    """Time the paper's network (random weights, eager, ``dtype``) at this size; None when unavailable."""
-    try:
-        from ..model import build_model, load_model_config
-    except ImportError as e:
-        print(f"network time unavailable: {e}")
-        return None
+) -> list[float]:
+    """Time the paper's network (random weights, eager, ``dtype``) at this size."""
     config = replace(load_model_config("resnet50_fpn_coco"), pretrained_backbone=None)
     model = build_model(config).eval().to(device, dtype)
     images = torch.randn(1, 3, height, width, device=device, dtype=dtype)
@@ -125,11 +121,10 @@ def main(argv: list[str] | None = None) -> None:
         head_times[n] = time_ms(head, args.repeats, device)
         print(f"  {n:4d} detections: {summary(head_times[n])}")
     net = network_ms(*size, args.repeats, device, dtype)
-    if net is not None:
-        print(f"  network (resnet50_fpn_coco): {summary(net)}")
-        for n, times in head_times.items():
-            ratio = statistics.median(times) / statistics.median(net)
-            print(f"  head / network, {n} detections: {ratio:.2f}")
+    print(f"  network (resnet50_fpn_coco): {summary(net)}")
+    for n, times in head_times.items():
+        ratio = statistics.median(times) / statistics.median(net)
+        print(f"  head / network, {n} detections: {ratio:.2f}")
     write_json(args.json, {
         "size": list(size), "device": str(device), "precision": args.precision, "classes": len(categories),
         "head_ms": {str(n): times for n, times in head_times.items()}, "network_ms": net,

@@ -22,7 +22,7 @@ import torch
 
 from ..engine import BACKENDS, create_engine, network_input_size
 from ..model import build_model, load_model_config, save_checkpoint
-from .head import summary, time_ms
+from .head_speed import summary, time_ms
 from .stats import percentile, write_json
 
 STAGES = ("preprocess", "network", "decode", "head", "total")

@@ -23,8 +23,8 @@ from pathlib import Path
 from ..files import write_atomic
 from ..model import ModelConfig, padded_size
 from ..model.config import SIZE_DIVISIBILITY
-from .efficient_nms import nms_settings_json
-from .onnx_export import INPUT_NAME, OnnxMetadata, read_onnx_metadata
+from .nms_graph import nms_settings_json
+from .onnx_file import INPUT_NAME, OnnxMetadata, read_onnx_metadata
 
 log = logging.getLogger(__name__)
 
