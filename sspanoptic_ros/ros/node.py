@@ -154,12 +154,12 @@ class PanopticNode(Node):
 
     def _deactivate(self) -> bool:
         """Undo activate and drop the engine; returns whether the frame in progress ended in time."""
+        stopped = self._service is None or self._service.stop(WORKER_STOP_TIMEOUT)  # publishes no more
         for camera in self._cameras:
             camera.unsubscribe(self)
         if self._diagnostics_timer is not None:
             self.destroy_timer(self._diagnostics_timer)
             self._diagnostics_timer = None
-        stopped = self._service is None or self._service.stop(WORKER_STOP_TIMEOUT)
         self._service = None
         self._drop_engine()
         return stopped
