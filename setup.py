@@ -40,7 +40,7 @@ setup(
     python_requires=">=3.10",
     entry_points={
         "console_scripts": [
-            "panoptic_node = sspanoptic_ros.ros.node:main",
+            "panoptic_node = sspanoptic_ros.ros.panoptic_node:main",
             "sspanoptic-infer = sspanoptic_ros.infer:main",
             "sspanoptic-export = sspanoptic_ros.export.cli:main",
             "sspanoptic-train = sspanoptic_ros.train.cli:main",

@@ -8,18 +8,21 @@ The bag (see ``sspanoptic-bench bag create``) plays in a loop at ``rate`` times 
 the node reads ``topic`` (``<topic>/compressed`` with ``compressed:=true``), and the monitor
 prints the output FPS and latency every 5 s for ``duration`` seconds, then everything stops.
 Everything also stops as soon as ``ros2 bag play`` or the node ends (the monitor writes the
-periods measured so far). ``play:=false`` starts no player: the node and the monitor then watch
-``topic`` as another process publishes it (a live camera, another player). Without a ROS
-installation, ``sspanoptic-bench bag run`` does the same from Python.
+periods measured so far; none, no report). ``play:=false`` starts no player: the node and the
+monitor then watch ``topic`` as another process publishes it (a live camera, another player).
+Without rosbag2 (``ros2 bag``), ``play:=true`` starts nothing and says so (exit code 1). Without
+a ROS installation, ``sspanoptic-bench bag run`` does the same from Python.
 """
 
 import sys
 
+from ament_index_python.packages import PackageNotFoundError, get_package_prefix
 from launch.actions import (
     DeclareLaunchArgument,
     EmitEvent,
     ExecuteProcess,
     LogInfo,
+    OpaqueFunction,
     RegisterEventHandler,
 )
 from launch.conditions import IfCondition
@@ -87,6 +90,7 @@ def generate_launch_description() -> LaunchDescription:
                               description="seconds to measure before stopping"),
         DeclareLaunchArgument("report", default_value="panoptic_benchmark.json",
                               description="JSON file the monitor writes its numbers to"),
+        OpaqueFunction(function=require_rosbag2, condition=IfCondition(LaunchConfiguration("play"))),
         player,
         node,
         monitor,
@@ -94,6 +98,17 @@ def generate_launch_description() -> LaunchDescription:
         stop_when_ended(player, "ros2 bag play ended: benchmark stopped"),
         stop_when_ended(node, "the panoptic node ended: benchmark stopped"),
     ])
+
+
+def require_rosbag2(context) -> None:
+    """Refuse to start anything when ``ros2 bag`` (rosbag2's ros2bag) is not installed."""
+    try:
+        get_package_prefix("ros2bag")
+    except PackageNotFoundError:
+        raise RuntimeError(
+            "ros2 bag (rosbag2) is not installed: install ros-$ROS_DISTRO-rosbag2, or measure a "
+            "camera another process publishes with play:=false"
+        ) from None
 
 
 def stop_when_ended(process: ExecuteProcess, reason: str) -> RegisterEventHandler:

@@ -3,14 +3,18 @@
 """Launch the panoptic segmentation node, and optionally RViz showing its input and outputs.
 
 ``ros2 launch sspanoptic_ros sspanoptic.launch.py image_topic:=/camera/image_raw use_rviz:=true``
-(``sspanoptic.launch.xml`` is the same in XML). The node configures and activates itself;
-``autostart:=false`` leaves it unconfigured for a lifecycle manager or ``ros2 lifecycle set``.
-RViz comes first: with ``use_rviz:=true`` and no rviz2 installed, launch fails before it starts
-anything.
+(``sspanoptic.launch.xml`` declares the same arguments and includes this file). The node
+configures and activates itself; ``autostart:=false`` leaves it unconfigured for a lifecycle
+manager or ``ros2 lifecycle set``. Its camera_info and outputs follow ``image_topic``
+(``/a/b/image_raw`` -> ``/a/b/camera_info``, ``/a/b/panoptic/...``). RViz comes first: with
+``use_rviz:=true`` and no rviz2 installed, launch fails before it starts anything. A node that
+exits with an error (a missing model, say) ends launch with that error as its last line and
+exit code 1, unless ``respawn:=true``.
 """
 
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, RegisterEventHandler
 from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessExit, OnProcessIO
 from launch.launch_description import LaunchDescription
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import LifecycleNode, Node
@@ -62,6 +66,27 @@ def generate_launch_description() -> LaunchDescription:
             description="Start the node again (after 2 s) whenever it dies",
         ),
         DeclareLaunchArgument(
+            "input_reliability",
+            default_value="best_effort",
+            choices=["best_effort", "reliable"],
+            description="QoS reliability of the image subscription: best_effort matches every "
+            "camera driver; reliable for large frames from a reliable publisher. Overrides the "
+            "input_reliability of params_file",
+        ),
+        DeclareLaunchArgument(
+            "use_compressed",
+            default_value="false",
+            choices=["true", "false"],
+            description="Subscribe to <image_topic>/compressed (JPEG or PNG). Overrides the "
+            "use_compressed of params_file",
+        ),
+        DeclareLaunchArgument(
+            "log_level",
+            default_value="info",
+            choices=["debug", "info", "warn", "error", "fatal"],
+            description="Log level of the node",
+        ),
+        DeclareLaunchArgument(
             "use_rviz",
             default_value="false",
             choices=["true", "false"],
@@ -82,8 +107,11 @@ def generate_launch_description() -> LaunchDescription:
                 "model_path": ParameterValue(LaunchConfiguration("model"), value_type=str),
                 "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
                 "autostart": ParameterValue(LaunchConfiguration("autostart"), value_type=bool),
+                "input_reliability": ParameterValue(LaunchConfiguration("input_reliability"), value_type=str),
+                "use_compressed": ParameterValue(LaunchConfiguration("use_compressed"), value_type=bool),
             },
         ],
+        ros_arguments=["--log-level", LaunchConfiguration("log_level")],
         remappings=[image_remap, compressed_remap],
         respawn=LaunchConfiguration("respawn"),
         respawn_delay=RESPAWN_DELAY,
@@ -98,4 +126,30 @@ def generate_launch_description() -> LaunchDescription:
         remappings=[image_remap],
         condition=IfCondition(LaunchConfiguration("use_rviz")),
     )
-    return LaunchDescription([*arguments, rviz, node])
+    return LaunchDescription([*arguments, rviz, node, *end_on_error(node)])
+
+
+def end_on_error(node: LifecycleNode) -> list[RegisterEventHandler]:
+    """End launch with the node's last error line and exit code 1 when the node fails.
+
+    ``ros2 launch`` exits with 1 only for an exception in launch itself, so the handler raises
+    one; launch prints it last ("Caught exception in launch ..."). A node that exits with 0
+    (Ctrl-C, SIGTERM) or that respawns (``respawn:=true``) ends nothing.
+    """
+    errors = []
+
+    def remember(event) -> None:
+        errors.extend(line.split("]: ", 1)[-1] for line in event.text.decode(errors="replace").splitlines()
+                      if "[ERROR]" in line)
+
+    def ended(event, context) -> None:
+        respawn = context.perform_substitution(LaunchConfiguration("respawn")) == "true"
+        if event.returncode == 0 or respawn or context.is_shutdown:
+            return None
+        why = errors[-1] if errors else "see its output above"
+        raise RuntimeError(f"the panoptic node exited with code {event.returncode}: {why}")
+
+    return [
+        RegisterEventHandler(OnProcessIO(target_action=node, on_stdout=remember, on_stderr=remember)),
+        RegisterEventHandler(OnProcessExit(target_action=node, on_exit=ended)),
+    ]

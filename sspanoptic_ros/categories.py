@@ -53,6 +53,30 @@ def validate_categories(categories: list[Category]) -> list[Category]:
     return categories
 
 
+def check_matching_categories(
+    ours: list[Category], theirs: list[Category], what: str, their_source: str
+) -> None:
+    """Raise ValueError naming both lists where an id of both is another class in each.
+
+    An id's name and thing/stuff must agree; ids in one list only are left to the callers'
+    checks of the ids in use. ``what`` names ``ours`` (e.g. "the model's"), ``their_source``
+    where ``theirs`` came from.
+    """
+    mine = {c.id: (c.name, c.isthing) for c in ours}
+    if any(mine.get(c.id, (c.name, c.isthing)) != (c.name, c.isthing) for c in theirs):
+        raise ValueError(
+            f"the categories of {their_source} ({describe_categories(theirs)}) are not {what} "
+            f"({describe_categories(ours)})"
+        )
+
+
+def describe_categories(categories: list[Category], shown: int = 8) -> str:
+    """Return ``N categories: 1 'person', 2 'bicycle', ...`` (the first ``shown`` of them)."""
+    names = ", ".join(f"{c.id} {c.name!r}" for c in categories[:shown])
+    more = f", ... ({len(categories) - shown} more)" if len(categories) > shown else ""
+    return f"{len(categories)} categories: {names}{more}"
+
+
 def load_categories(path: str | Path) -> list[Category]:
     """Read a COCO panoptic category list (JSON list, or a dict with ``categories``)."""
     path = Path(path)

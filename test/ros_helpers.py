@@ -219,7 +219,7 @@ def wait_for(condition, what: str, timeout: float = TIMEOUT):
 
 
 class NodeProcess(session.NodeProcess):
-    """``python -m sspanoptic_ros.ros.node --ros-args *ros_args`` in this test process's ROS domain."""
+    """``python -m sspanoptic_ros.ros.panoptic_node --ros-args *ros_args`` in this test process's domain."""
 
     def __init__(self, log: Path, *ros_args: str, env: dict[str, str] | None = None):
         super().__init__(session.node_command(*ros_args), log, {**ros_env(), **(env or {})}, cwd=REPO)

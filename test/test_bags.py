@@ -158,3 +158,16 @@ def test_create_command_synthetic_compressed_mcap(tmp_path):
         assert msg.header.frame_id == "camera"
         # Textured synthetic frames lose more to JPEG than the smooth ones.
         assert np.abs(compressed_to_rgb(msg).astype(int) - frame).mean() <= 3 * JPEG_MEAN_ERROR
+
+
+def test_create_command_with_photos_of_two_sizes_resizes_or_says_how(coco_sample, tmp_path, capsys):
+    photos = coco_sample / "images"  # 427 x 640 and 360 x 640
+    with pytest.raises(SystemExit) as exit_info:
+        main(["create", str(tmp_path / "mixed"), "--images", str(photos)])
+    error = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(error.splitlines()) == 1, error
+    assert error == ("sspanoptic-bench bag create: frame 1 has shape (360, 640, 3), the first one "
+                     "(427, 640, 3); a bag holds frames of one size: give --size H W to resize them")
+    main(["create", str(tmp_path / "resized"), "--images", str(photos), "--size", "240", "320"])
+    loaded = load_bag(tmp_path / "resized")
+    assert [(m.height, m.width) for m in loaded.messages] == [(240, 320), (240, 320)]

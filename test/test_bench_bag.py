@@ -27,7 +27,7 @@ from sspanoptic_ros.bench.bag_writer import synthetic_frames, write_bag
 from sspanoptic_ros.bench.monitor import Monitor, percentile, run_stats
 from sspanoptic_ros.bench.node_throughput import main, search_peak
 from sspanoptic_ros.bench.player import BagFrames
-from sspanoptic_ros.bench.report import keeps_up
+from sspanoptic_ros.bench.report import KEEPS_UP_RULE, build_report, format_report, keeps_up
 from sspanoptic_ros.bench.session import NodeSession, cpu_seconds, isolated_domain_id, peak_rss_mib
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.ros.image_codec import numpy_to_image
@@ -247,11 +247,14 @@ def test_benchmark_run_on_a_tiny_bag(tmp_path, tiny_model, monkeypatch, capsys):
         [("failed", None), ("kept_up", runs[1]["rate"])],
         [("failed", runs[1]["rate"]), ("kept_up", None)],
     )
-    node_fps = max(r["output_fps"] for r in runs if r["output_fps"] is not None)
+    # Throughput and node / engine FPS come from the best run that keeps up, if one did.
+    kept_up = [r for r in runs if keeps_up(r)]
+    node_fps = max((r["output_fps"] for r in kept_up), default=None)
     assert report["node_fps"] == pytest.approx(node_fps)
-    assert report["node_engine_ratio"] == pytest.approx(node_fps / engine["fps"])
+    ratio = None if node_fps is None else pytest.approx(node_fps / engine["fps"])
+    assert report["node_engine_ratio"] == ratio
     printed = capsys.readouterr().out
-    assert "| fixed | 5.0 Hz |" in printed and "node / engine FPS" in printed
+    assert "| fixed | 5.0 Hz |" in printed and "node / engine FPS" in printed and KEEPS_UP_RULE in printed
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "node.log").is_file()
 
@@ -300,3 +303,26 @@ def test_launch_file_commands_exist():
                                check=True).stdout
     options = [a for a in monitor if isinstance(a, str) and a.startswith("--")]
     assert options and all(option in help_text for option in options)
+
+
+def test_throughput_and_node_engine_fps_come_from_the_best_run_that_keeps_up():
+    def run(kind, rate, played, fps, sent, received):
+        return {"kind": kind, "rate": rate, "playback_rate": played, "output_fps": fps, "sent": sent,
+                "received": received, "missed": sent - received, "latency_ms": None, "jitter_ms": None,
+                "cpu_percent": 90.0, "peak_rss_mib": 800.0, "latency_series": []}
+
+    runs = [run("fixed", 5.0, 5.0, 4.7, 30, 30),  # 0 missed, output 94 % of the played rate: fails
+            run("search", 3.7, 3.7, 3.7, 22, 22),  # keeps up
+            run("search", 19.2, 19.2, 10.2, 58, 32)]  # the highest output FPS, dropping frames
+    bag = {"path": "b", "topic": "/camera/image", "type": "Image", "encoding": "rgb8", "frames": 60,
+           "size": [256, 384], "rate": 5.0}
+    report = build_report(bag, {"fps": 4.0, "backend": "torch", "device": "cpu", "gpu_memory_mib": None},
+                          runs, (3.7, 19.2))
+    assert (report["best_run"], report["node_fps"]) == (1, 3.7)
+    assert report["node_engine_ratio"] == pytest.approx(3.7 / 4.0)
+    text = format_report(report)
+    assert "| fixed | 5.0 Hz | 5.0 | 4.7 | 30 | 30 | 0 |" in text and KEEPS_UP_RULE in text
+    assert "peak throughput: 3.7 FPS, the search run at 3.7 Hz (played 3.7 Hz), 19.2 Hz failed" in text
+    assert "node / engine FPS: 0.93 of that run (target >= 0.9)" in text
+    nothing = build_report(bag, None, runs[::2], None)
+    assert nothing["node_fps"] is None and "peak throughput: no run kept up" in format_report(nothing)

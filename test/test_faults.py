@@ -434,7 +434,7 @@ def test_images_above_max_image_pixels_are_refused_by_the_running_node(
     errors = error_lines(raw_node)
     assert errors, raw_node.log_text()
     assert (f"image on fuzz_raw/image skipped: image of 99989x99991 = {99989 * 99991} pixels"
-            f" exceeds max_pixels = {MAX_PIXELS}") in errors[0]
+            f" exceeds max_image_pixels = {MAX_PIXELS}") in errors[0]
 
     ok, png = cv2.imencode(".png", photo(40, 40))
     claim = compressed(claim_size(png.tobytes(), 60000, 60000), "png")
@@ -445,7 +445,7 @@ def test_images_above_max_image_pixels_are_refused_by_the_running_node(
     errors = error_lines(compressed_node)
     assert errors, compressed_node.log_text()
     assert (f"image on fuzz_compressed/image skipped: image of 60000x60000 = 3600000000 pixels"
-            f" exceeds max_pixels = {MAX_PIXELS}") in errors[0]
+            f" exceeds max_image_pixels = {MAX_PIXELS}") in errors[0]
     raw_node.check_alive()
     compressed_node.check_alive()
 
@@ -542,7 +542,9 @@ LIFECYCLE_FAULTS = {
                               "the onnxruntime backend needs a .pt or .onnx file, got model.plan"),
     "plan for TensorRT": ("model.plan", {"backend": "tensorrt"},  # a plan needs its metadata
                           "has no metadata file" if tensorrt_available()[0]
-                          else "the tensorrt backend is unavailable"),
+                          else "the tensorrt backend is unavailable: the tensorrt Python package is not "
+                          "installed (No module named 'tensorrt'); use backend auto (the best usable one) "
+                          "or one of those installed here: torch, onnxruntime"),
     "unknown file type": ("model.bin", {}, "unknown model file type '.bin'"),
     "categories differ": ("tiny.pt", {"expected_categories": str(COCO_CATEGORIES)},
                           "the model has 5 categories, 133 expected; channel 0 is 1 'sky' (stuff),"

@@ -242,10 +242,10 @@ def test_bad_images_are_refused_with_a_clear_message(msg, words):
 def test_max_pixels_is_checked_before_the_data():
     # 10^10 pixels and no data: the size is refused first, nothing of that size is allocated.
     huge = Image(height=100000, width=100000, encoding="rgb8", step=300000)
-    with pytest.raises(ImageDecodeError, match="10000000000 pixels exceeds max_pixels = 2000000"):
+    with pytest.raises(ImageDecodeError, match="10000000000 pixels exceeds max_image_pixels = 2000000"):
         image_to_rgb(huge, max_pixels=2_000_000)
     assert image_to_rgb(bad_image(), max_pixels=48).shape == (6, 8, 3)
-    with pytest.raises(ImageDecodeError, match="48 pixels exceeds max_pixels = 47"):
+    with pytest.raises(ImageDecodeError, match="48 pixels exceeds max_image_pixels = 47"):
         image_to_rgb(bad_image(), max_pixels=47)
 
 
@@ -300,7 +300,7 @@ def test_compressed_size_is_read_from_the_header(rgb, ext):
     msg = compressed(rgb, ext, ext[1:])
     pixels = rgb.shape[0] * rgb.shape[1]
     assert compressed_to_rgb(msg, max_pixels=pixels).shape == rgb.shape
-    with pytest.raises(ImageDecodeError, match=f"{pixels} pixels exceeds max_pixels"):
+    with pytest.raises(ImageDecodeError, match=f"{pixels} pixels exceeds max_image_pixels"):
         compressed_to_rgb(msg, max_pixels=pixels - 1)
 
 
@@ -362,7 +362,7 @@ def test_message_to_rgb_decodes_either_message_type_with_its_limit():
     raw, png = make_image(rgb[..., ::-1], "bgr8"), compressed(rgb, ".png", "png")
     for msg in (raw, png):
         np.testing.assert_array_equal(message_to_rgb(msg, max_pixels=48), rgb)
-        with pytest.raises(ImageDecodeError, match="48 pixels exceeds max_pixels = 47"):
+        with pytest.raises(ImageDecodeError, match="48 pixels exceeds max_image_pixels = 47"):
             message_to_rgb(msg, max_pixels=47)
     with pytest.raises(ImageDecodeError, match="neither PNG nor JPEG"):
         message_to_rgb(CompressedImage(format="bgr8", data=rgb.tobytes()))  # raw bytes, not a codec

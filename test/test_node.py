@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The panoptic node over real ROS 2 (rclpy + Fast DDS), talking to a test-side node.
 
-One node process (``python -m sspanoptic_ros.ros.node``, parameters from config/sspanoptic.yaml)
+One node process (``python -m sspanoptic_ros.ros.panoptic_node``, parameters from config/sspanoptic.yaml)
 serves the module: raw images from two cameras, "image" and "cam2/image". Compressed images,
 model faults and lifecycle transitions use nodes created in this process (cheaper than more
 processes). Outputs are compared with ``Engine.infer`` run here on the same decoded image and

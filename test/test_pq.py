@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import REPO
 from panopticapi.evaluation import pq_compute_single_core
 
 from sspanoptic_ros.categories import Category
@@ -230,3 +231,24 @@ def test_missing_files_are_named(coco_sample, tmp_path):
     with pytest.raises(SystemExit, match="annotation file not found: .*absent.json"):
         main(["--gt-json", str(gt_json), "--gt-folder", str(gt_folder),
               "--pred-json", str(tmp_path / "absent.json"), "--pred-folder", str(pred_folder)])
+
+
+def test_predictions_of_other_categories_are_refused_naming_both_lists(coco_sample, tmp_path, capsys):
+    """The demo model's synthetic classes share ids 1, 2, 3, 11, 13, 14 with COCO: the names differ."""
+    pred_json, pred_folder = _write_prediction(tmp_path, coco_sample)
+    data = json.loads(pred_json.read_text())
+    demo = REPO / "sspanoptic_ros" / "configs" / "demo_synthetic_categories.json"
+    data["categories"] = json.loads(demo.read_text())
+    pred_json.write_text(json.dumps(data))
+    for png in pred_folder.iterdir():  # refused before any image is read
+        png.unlink()
+    gt_json, gt_folder = _gt_paths(coco_sample)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--gt-json", str(gt_json), "--gt-folder", str(gt_folder),
+              "--pred-json", str(pred_json), "--pred-folder", str(pred_folder)])
+    assert str(exit_info.value) == (
+        f"sspanoptic-pq: error: the categories of {pred_json} (7 categories: 1 'disc', 2 'box', "
+        "3 'triangle', 11 'sky', 12 'wall', 13 'grass', 14 'road') are not the ground truth's "
+        f"({gt_json}) (133 categories: 1 'person', 2 'bicycle', 3 'car', 4 'motorcycle', 5 'airplane', "
+        "6 'bus', 7 'train', 8 'truck', ... (125 more))"
+    )

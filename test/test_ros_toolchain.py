@@ -23,6 +23,7 @@ import yaml
 from colcon_helpers import Install, Session, next_domain_id
 from conftest import REPO, tiny_config
 from ros_helpers import Harness, check_outputs, compressed_msg, image_msg, photo, raw_pixels
+from sensor_msgs.msg import CameraInfo
 
 from sspanoptic_ros.bench.session import ROS_ENVIRONMENT
 from sspanoptic_ros.engine import create_engine
@@ -93,24 +94,44 @@ def assert_interrupt_ends_cleanly(session: Session, finished: str = FINISHED) ->
 @pytest.mark.parametrize("launch_file", LAUNCH_FILES)
 def test_launch_file_serves_every_output_and_ctrl_c_ends_it(
         launch_file, compressed, colcon_install, tiny_model, ros_side, tmp_path):
-    """image_topic, namespace, backend, model and params_file reach the node; both launch files."""
+    """image_topic, namespace, backend, model and params_file reach the node; both launch files.
+
+    The camera's camera_info and outputs follow the remapped image topic, also in a namespace.
+    """
     domain_id, harness = ros_side
     model_path, engine = tiny_model
-    params = params_file(tmp_path, device="cpu", use_compressed=compressed)
+    params = params_file(tmp_path, device="cpu")
     session = launch(colcon_install, launch_file, domain_id, tmp_path / "launch.log",
                      "image_topic:=/cameras/front/image_raw", "namespace:=robot1",
+                     f"use_compressed:={str(compressed).lower()}",
                      "backend:=torch", f"model:={model_path}", f"params_file:={params}")
     try:
-        harness.subscribe_outputs("/robot1/panoptic")
+        harness.subscribe_outputs("/cameras/front/panoptic")
+        harness.subscribe("/cameras/front/panoptic/camera_info", CameraInfo)
+        info = CameraInfo(height=72, width=108, k=[90.0, 0.0, 54.0, 0.0, 90.0, 36.0, 0.0, 0.0, 1.0])
         rgb = photo(72, 108)
-        if compressed:
-            sent = compressed_msg(rgb, "png", harness.next_stamp())
-            topic, decoded = "/cameras/front/image_raw/compressed", compressed_to_rgb(sent)
-        else:
-            sent = image_msg(raw_pixels(rgb, "rgb8"), 108, "rgb8", harness.next_stamp())
-            topic, decoded = "/cameras/front/image_raw", image_to_rgb(sent)
-        outputs = harness.exchange(topic, sent, "/robot1/panoptic")
-        check_outputs(outputs, sent, decoded, engine)
+        topic = "/cameras/front/image_raw/compressed" if compressed else "/cameras/front/image_raw"
+
+        def relayed(stamp):  # the camera_info passed on with the frame's stamp
+            return [m for m, _ in harness.received("/cameras/front/panoptic/camera_info")
+                    if m.header.stamp == stamp and list(m.k) == list(info.k)]
+
+        deadline = time.monotonic() + 60
+        while True:  # a frame that came before the node had a camera_info is passed on without one
+            harness.publish("/cameras/front/camera_info", info)
+            if compressed:
+                sent = compressed_msg(rgb, "png", harness.next_stamp())
+                decoded = compressed_to_rgb(sent)
+            else:
+                sent = image_msg(raw_pixels(rgb, "rgb8"), 108, "rgb8", harness.next_stamp())
+                decoded = image_to_rgb(sent)
+            check_outputs(harness.exchange(topic, sent, "/cameras/front/panoptic"), sent, decoded, engine)
+            end = time.monotonic() + 2
+            while not relayed(sent.header.stamp) and time.monotonic() < end:
+                time.sleep(0.05)
+            if relayed(sent.header.stamp):
+                break
+            assert time.monotonic() < deadline, "no camera_info on /cameras/front/panoptic/camera_info"
         text = session.text()
         assert f"model tiny ({model_path}), torch backend on cpu" in text, text
         assert "/robot1/sspanoptic" in harness.node.get_fully_qualified_node_names()
@@ -145,6 +166,40 @@ def test_use_rviz_without_rviz2_fails_before_starting_anything(launch_file, colc
 
 
 @pytest.mark.parametrize("launch_file", LAUNCH_FILES)
+def test_a_node_that_cannot_start_ends_launch_with_its_error(launch_file, colcon_install, tmp_path):
+    session = launch(colcon_install, launch_file, next_domain_id(), tmp_path / "launch.log",
+                     "model:=/missing.pt", "backend:=torch")
+    try:
+        code, survivors = session.ended(timeout=120)
+    finally:
+        session.kill()
+    text = session.text()
+    last = text.strip().splitlines()[-1]
+    assert code == 1 and not survivors, (code, survivors, text)
+    assert "the panoptic node exited with code 1: cannot load model /missing.pt (torch backend)" in last, text
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES)
+def test_reliability_and_log_level_arguments_reach_the_node(launch_file, colcon_install, tiny_model,
+                                                            tmp_path):
+    domain_id = next_domain_id()
+    model_path, _ = tiny_model
+    session = launch(colcon_install, launch_file, domain_id, tmp_path / "launch.log",
+                     "input_reliability:=reliable", "log_level:=debug", "backend:=torch",
+                     f"model:={model_path}", f"params_file:={params_file(tmp_path, device='cpu')}")
+    try:
+        session.wait_for(r"\[sspanoptic\]: active: ")
+        reliability = colcon_install.cli("param", "get", "/sspanoptic", "input_reliability",
+                                         domain_id=domain_id)
+        assert "reliable" in reliability.stdout, reliability.stdout
+        assert "best_effort" not in reliability.stdout, reliability.stdout
+        assert "[DEBUG]" in session.text(), session.text()  # rclpy's own debug lines
+        assert_interrupt_ends_cleanly(session)
+    finally:
+        session.kill()
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES)
 def test_respawn_starts_a_node_that_died_again(launch_file, colcon_install, tmp_path):
     session = launch(colcon_install, launch_file, next_domain_id(), tmp_path / "launch.log",
                      "respawn:=true", "backend:=torch")
@@ -172,7 +227,7 @@ def test_both_launch_files_declare_the_same_arguments(colcon_install):
 
     py, xml = arguments("sspanoptic.launch.py"), arguments("sspanoptic.launch.xml")
     assert set(py) == {"model", "backend", "image_topic", "namespace", "params_file", "autostart",
-                       "respawn", "use_rviz"}
+                       "respawn", "use_rviz", "input_reliability", "use_compressed", "log_level"}
     assert set(xml) == set(py)
     for name in py:
         literal = "find-pkg-share" not in xml[name] and "FindPackageShare" not in py[name]
@@ -230,23 +285,22 @@ def test_benchmark_launch_measures_a_camera_another_process_publishes(
     assert "Traceback" not in text, text
 
 
-def test_benchmark_launch_stops_when_ros2_bag_play_ends(colcon_install, tiny_model, tmp_path):
-    """Here ``ros2 bag`` does not exist, so the player ends at once: so does everything else."""
+def test_benchmark_launch_without_ros2_bag_says_so_and_starts_nothing(colcon_install, tiny_model, tmp_path):
+    """``ros2 bag`` (rosbag2) cannot be installed here, as on a robot without it."""
     model_path, _ = tiny_model
-    start = time.monotonic()
+    report = tmp_path / "report.json"
     session = colcon_install.start("launch", "sspanoptic_ros", "benchmark.launch.py",
                                    f"bag:={tmp_path / 'bag'}", f"model:={model_path}", "backend:=torch",
-                                   "duration:=120", f"report:={tmp_path / 'report.json'}",
+                                   "duration:=120", f"report:={report}",
                                    domain_id=next_domain_id(), log=tmp_path / "launch.log")
     try:
-        _, survivors = session.ended(60)
-        elapsed = time.monotonic() - start
+        code, survivors = session.ended(60)
     finally:
         session.kill()
     text = session.text()
-    assert "ros2 bag play ended: benchmark stopped" in text, text
-    assert "benchmark finished" not in text, text  # the first process to end gives the reason
-    assert elapsed < 60 and not survivors, (elapsed, survivors, text)
+    assert code == 1 and not survivors, (code, survivors, text)
+    assert "ros2 bag (rosbag2) is not installed" in text.strip().splitlines()[-1], text
+    assert "process started" not in text and not report.exists(), text
 
 
 # --- the ros2 CLI ------------------------------------------------------------------------

@@ -6,7 +6,13 @@
 # repository root with .gpu_check/ carried (tools/gpu_carry.py prepares it):
 #     bash tools/gpu_check.sh            # at most 8 minutes; report under $OUT, else out/gpu_check/
 #     bash tools/gpu_check.sh --dry-run  # the same steps on the CPU, small and quick (make test runs it)
-# PYTHON picks the interpreter (default: python3, the GPU machine's own with torch).
+# PYTHON picks the interpreter. Default: for --dry-run, .venv's where it exists (make setup
+# builds it; the system python3 of a development machine has no torch); else python3, the GPU
+# machine's own with torch.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-exec "${PYTHON:-python3}" tools/gpu_check.py "$@"
+default=python3
+if [[ " $* " == *" --dry-run "* && -x .venv/bin/python ]]; then
+  default=.venv/bin/python
+fi
+exec "${PYTHON:-$default}" tools/gpu_check.py "$@"

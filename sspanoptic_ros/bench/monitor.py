@@ -26,6 +26,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
+from ..ros import topics
 from ..ros.image_codec import image_to_rgb
 from ..ros.shutdown import ignore_interrupts, interrupt_once, mute_interrupts
 from .stats import percentile
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topic", required=True, help="the node's camera topic")
     parser.add_argument("--use-compressed", choices=("true", "false"), default="false",
                         help="true: the camera publishes <topic>/compressed, as the node's parameter")
-    parser.add_argument("--output-prefix", default=OUTPUT_PREFIX, help="the node's output namespace")
+    parser.add_argument("--output-prefix", help="the node's output namespace; default: beside the "
+                        "camera topic, as the node publishes (/a/image -> /a/panoptic)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds to watch")
     parser.add_argument("--period", type=float, default=5.0, help="seconds per printed line")
     parser.add_argument("--json", type=Path, help="write the numbers of every period here")
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     interrupt_once()
     rclpy.init()
     node = rclpy.create_node("panoptic_bench_monitor")
-    monitor = Monitor(node, args.output_prefix, input_topic=topic,
+    monitor = Monitor(node, args.output_prefix or topics.output_prefix(args.topic), input_topic=topic,
                       input_type=CompressedImage if compressed else Image)
     periods = []
     end = time.monotonic() + args.duration
@@ -212,8 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         mute_interrupts()
         node.destroy_node()
         rclpy.try_shutdown()
-    if args.json:
+    if args.json and periods:
         args.json.write_text(json.dumps(periods, indent=2))
+    elif args.json:
+        print(f"no frame measured: no report written to {args.json}")
     ignore_interrupts()
     return 0
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..data.video import video_frames, video_rate
@@ -31,9 +32,10 @@ from ..ros.image_codec import message_to_rgb
 from .bag_writer import ENCODINGS, STORAGES, folder_frames, synthetic_frames, write_bag
 from .player import BagFrames, load_bag
 from .report import TOLERANCE, bag_summary, build_report, format_report, keeps_up, plot_report
-from .session import NodeSession, session_node_command
+from .session import NodeSession, session_node_command, session_output_prefix
 
 DEFAULT_RATES = (None, 10.0, 30.0, 60.0)  # Hz; None: the bag's own timing
+SYNTHETIC_SIZE = (256, 384)  # H, W of ``bag create --synthetic`` frames
 MIN_SEARCH_FRAMES = 6  # a peak search run lasts long enough to send at least this many frames
 
 
@@ -146,8 +148,9 @@ class BagBenchmark:
         self.frames = load_bag(bag, topic)
         self.images = decode_frames(self.frames)
         command = session_node_command(model, backend, device, self.frames.topic, self.frames.compressed)
+        prefix = session_output_prefix(self.frames.topic, self.frames.compressed)
         self.session = NodeSession(self.frames, command, self.out_dir / "node.log", domain_id, keep_colored,
-                                   extra_outputs=extra_outputs)
+                                   output_prefix=prefix, extra_outputs=extra_outputs)
         self.engine: dict | None = None
         self.runs: list[dict] = []
         self.peak: tuple[float | None, float | None] | None = None
@@ -229,17 +232,26 @@ def _rate(text: str) -> float | None:
 
 
 def _create(args: argparse.Namespace) -> None:
+    """Write the bag; raises ValueError (or OSError) with a line that says what to change."""
     if args.images:
         frames, rate = folder_frames(args.images), args.rate or 10.0
     elif args.video:
         frames, rate = video_frames(args.video), args.rate or video_rate(args.video) or 10.0
     else:
-        frames, rate = synthetic_frames(args.synthetic, tuple(args.size), args.seed), args.rate or 10.0
+        size = tuple(args.size or SYNTHETIC_SIZE)
+        frames, rate = synthetic_frames(args.synthetic, size, args.seed), args.rate or 10.0
+    if args.size and not args.synthetic:
+        height, width = args.size
+        frames = (cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA) for rgb in frames)
     if args.max_frames:
         frames = itertools.islice(frames, args.max_frames)
     start_ns = None if args.start is None else round(args.start * 1e9)
-    count = write_bag(args.out, frames, rate, args.encoding, args.topic, args.frame_id, args.storage,
-                      start_ns, args.jpeg_quality)
+    try:
+        count = write_bag(args.out, frames, rate, args.encoding, args.topic, args.frame_id, args.storage,
+                          start_ns, args.jpeg_quality)
+    except ValueError as e:
+        hint = "; a bag holds frames of one size: give --size H W to resize them" if "shape" in str(e) else ""
+        raise ValueError(f"{e}{hint}") from None
     print(f"wrote {count} {args.encoding} frames at {rate:g} Hz to {args.out} ({args.storage})")
 
 
@@ -271,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--images", type=Path, help="a folder of images (one size), in name order")
     source.add_argument("--video", type=Path, help="a video file")
     source.add_argument("--synthetic", type=int, metavar="N", help="N frames of the synthetic world")
-    create.add_argument("--size", type=int, nargs=2, default=(256, 384), metavar=("H", "W"),
-                        help="synthetic frame size")
+    create.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),
+                        help="frame size: images and video frames are resized to it; synthetic "
+                        f"frames are rendered at it (default {SYNTHETIC_SIZE[0]} {SYNTHETIC_SIZE[1]})")
     create.add_argument("--seed", type=int, default=0, help="synthetic world seed")
     create.add_argument("--max-frames", type=int, help="write at most this many frames")
     create.add_argument("--rate", type=float, help="frame rate in Hz (default: the video's, else 10)")
@@ -303,7 +316,10 @@ def main(argv: list[str] | None = None) -> int:
                      "three id images, or every output")
     args = parser.parse_args(argv)
     if args.command == "create":
-        _create(args)
+        try:
+            _create(args)
+        except (OSError, ValueError) as e:
+            parser.exit(2, f"sspanoptic-bench bag create: {e}\n")
     else:
         _run(args)
     return 0

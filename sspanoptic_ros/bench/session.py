@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from rclpy.qos import ReliabilityPolicy
 
+from ..ros.topics import COMPRESSED_SUFFIX, output_prefix
 from .monitor import OUTPUT_PREFIX, Monitor, run_stats
 from .player import BagFrames, Player
 
@@ -50,8 +51,8 @@ def ros_environment(domain_id: int) -> dict[str, str]:
 
 
 def node_command(*ros_args: str) -> list[str]:
-    """Return the command line of the node (``python -m sspanoptic_ros.ros.node``) with ``ros_args``."""
-    return [sys.executable, "-m", "sspanoptic_ros.ros.node", "--ros-args", *ros_args]
+    """Return the command line of the node (``python -m sspanoptic_ros.ros.panoptic_node``)."""
+    return [sys.executable, "-m", "sspanoptic_ros.ros.panoptic_node", "--ros-args", *ros_args]
 
 
 def session_node_command(
@@ -63,8 +64,8 @@ def session_node_command(
 ) -> list[str]:
     """Return the command line of a :class:`NodeSession`'s node reading ``topic``.
 
-    Its outputs go to ``/panoptic/...``. With ``compressed`` it reads ``topic`` as a
-    CompressedImage topic.
+    Its outputs go to ``session_output_prefix(topic, compressed)``. With ``compressed`` it reads
+    ``topic`` as a CompressedImage topic.
     """
     args = ["-p", f"model_path:={model}", "-p", f"backend:={backend}",
             "-p", f"input_reliability:={INPUT_RELIABILITY.name.lower()}"]
@@ -73,6 +74,15 @@ def session_node_command(
     if compressed:
         return node_command(*args, "-p", "use_compressed:=true", "-r", f"image/compressed:={topic}")
     return node_command(*args, "-r", f"image:={topic}")
+
+
+def session_output_prefix(topic: str, compressed: bool = False) -> str:
+    """Return where the node of ``session_node_command(..., topic, compressed)`` publishes.
+
+    Beside the camera, as the node resolves it: ``/camera/image`` and
+    ``/camera/image/compressed`` (``compressed``) give ``/camera/panoptic``.
+    """
+    return output_prefix(topic.removesuffix(COMPRESSED_SUFFIX) if compressed else topic)
 
 
 class NodeProcess(subprocess.Popen):

@@ -34,7 +34,7 @@ from .bag_writer import synthetic_frames
 from .engine_speed import model_file
 from .monitor import run_stats
 from .player import BagFrames
-from .session import NodeSession, rss_mib, session_node_command
+from .session import NodeSession, rss_mib, session_node_command, session_output_prefix
 from .stats import percentile
 
 TOPIC = "/camera/image"
@@ -206,7 +206,8 @@ def run_soak(
     with tempfile.TemporaryDirectory() as workdir:
         path = model_file(model, Path(workdir))  # a config name: random weights
         command = session_node_command(path, backend, device, TOPIC)
-        with NodeSession(camera_frames(size, rate), command, out_dir / "node.log") as session:
+        log, prefix = out_dir / "node.log", session_output_prefix(TOPIC)
+        with NodeSession(camera_frames(size, rate), command, log, output_prefix=prefix) as session:
             session.wait_ready(ready_timeout, warmup_seconds=0)
             start = time.monotonic()
             sent, samples = soak(session, frames, rate, sample_every)

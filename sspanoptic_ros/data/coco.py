@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sspanoptic_ros.categories import UNKNOWN_ID, Category, validate_categories
+from sspanoptic_ros.categories import UNKNOWN_ID, Category, check_matching_categories, validate_categories
 
 IGNORE_INDEX = 255
 
@@ -255,8 +255,11 @@ class CocoPanoptic(torch.utils.data.Dataset):
             if not folder.is_dir():
                 raise FileNotFoundError(f"folder not found: {folder}")
         data = read_coco_json(annotation_json)
+        in_file = [Category.from_dict(c) for c in data.get("categories", [])]
         if categories is None:
-            categories = [Category.from_dict(c) for c in data["categories"]]
+            categories = in_file
+        elif in_file:  # a dataset of other classes: refused before any image is read
+            check_matching_categories(categories, in_file, "the model's", annotation_json)
         self.categories = validate_categories(list(categories))
         if len(self.categories) >= IGNORE_INDEX:
             raise ValueError(f"at most {IGNORE_INDEX - 1} categories fit next to the ignore "

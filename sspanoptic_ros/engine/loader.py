@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import re
@@ -31,6 +32,14 @@ def cache_dir() -> Path:
     """Where exported ONNX files and TensorRT plans are cached (``$SSPANOPTIC_CACHE``)."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sspanoptic_ros"
     return Path(os.environ.get("SSPANOPTIC_CACHE", default))
+
+
+def installed_backends() -> list[str]:
+    """Return the backends whose runtime is installed and usable here (torch always is)."""
+    found = ["torch"]
+    if importlib.util.find_spec("onnxruntime") is not None:
+        found.append("onnxruntime")
+    return ["tensorrt", *found] if tensorrt_available()[0] else found
 
 
 def choose_backend(requested: str, device: str | None) -> tuple[str, str]:
@@ -132,7 +141,10 @@ def create_engine(
     else:
         usable, why = tensorrt_available()
         if not usable:
-            raise RuntimeError(f"the tensorrt backend is unavailable: {why}")
+            raise RuntimeError(
+                f"the tensorrt backend is unavailable: {why}; use backend auto (the best usable one) "
+                f"or one of those installed here: {', '.join(installed_backends())}"
+            )
         if suffix in CHECKPOINT_SUFFIXES:
             nms = (engine_args.get("decode") or DecodeParams()) if tensorrt_nms else None
             path = _cached_plan(_cached_onnx(path, precision, nms), device)

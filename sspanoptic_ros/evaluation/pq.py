@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sspanoptic_ros.categories import UNKNOWN_ID, Category, validate_categories
+from sspanoptic_ros.categories import UNKNOWN_ID, Category, check_matching_categories, validate_categories
 from sspanoptic_ros.data.coco import read_coco_json, read_panoptic_png
 
 
@@ -221,6 +221,9 @@ def read_pairs(
         if not folder.is_dir():
             raise FileNotFoundError(f"segmentation folder not found: {folder}")
     categories = validate_categories([Category.from_dict(c) for c in gt["categories"]])
+    if pred.get("categories"):  # predictions of another model's classes: refused before any image
+        check_matching_categories(categories, [Category.from_dict(c) for c in pred["categories"]],
+                              f"the ground truth's ({gt_json})", pred_json)
     predictions = {ann["image_id"]: ann for ann in pred["annotations"]}
     missing = [ann["image_id"] for ann in gt["annotations"] if ann["image_id"] not in predictions]
     if missing:

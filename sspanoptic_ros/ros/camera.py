@@ -36,7 +36,8 @@ from .outputs import (
     segments_message,
     vision,
 )
-from .topics import LABEL_INFO_QOS, sibling_topic
+from .silence import image_topics_with_publishers, silence_reason
+from .topics import LABEL_INFO_QOS, CameraTopics, sibling_topic
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,12 @@ class Labels:
 class Camera:
     """One input topic: its output publishers, subscriptions, tracker and statistics."""
 
-    def __init__(self, node: Node, topic: str, prefix: str, qos: QoSProfile, tracker: TrackerParams):
-        """Create the publishers of camera ``topic`` under ``prefix`` (``topics.output_prefix``)."""
-        self.topic = topic
+    def __init__(
+        self, node: Node, topics: CameraTopics, prefix: str, qos: QoSProfile, tracker: TrackerParams
+    ):
+        """Create the publishers of the camera of ``topics`` under ``prefix`` (``output_prefix``)."""
+        self.topics = topics
+        self.topic = topics.name  # in log lines
         self.publishers = {
             name: node.create_lifecycle_publisher(msg_type, f"{prefix}/{name}", qos)
             for name, msg_type in OUTPUTS.items()
@@ -78,21 +82,18 @@ class Camera:
         self.tracker = Tracker(tracker)  # updated by the worker thread only
         self.last_stamp = -1  # header stamp (ns) of the latest tracked frame
         self.stats = InferenceStats()
+        self.silence_logged = "", 0.0  # the last warning that no image came, and when
 
     @property
     def camera_info_topic(self) -> str:
         """Where this camera's camera_info comes from."""
         return sibling_topic(self.topic, "camera_info")
 
-    def subscribe(self, node: Node, on_image: Callable, compressed: bool, qos: QoSProfile) -> None:
-        """Subscribe to the images (``<topic>/compressed`` if ``compressed``) and the camera_info."""
+    def subscribe(self, node: Node, on_image: Callable, qos: QoSProfile) -> None:
+        """Subscribe to the images and the camera_info."""
         self.stats, self.last_image = InferenceStats(), time.monotonic()
-        self.subscription = node.create_subscription(
-            CompressedImage if compressed else Image,
-            f"{self.topic}/compressed" if compressed else self.topic,
-            on_image,
-            qos,
-        )
+        msg_type = CompressedImage if self.topics.compressed else Image
+        self.subscription = node.create_subscription(msg_type, self.topics.image, on_image, qos)
         self.camera_info_subscription = node.create_subscription(
             CameraInfo, self.camera_info_topic, self._on_camera_info, qos
         )
@@ -160,13 +161,21 @@ class Camera:
         if self.label_info is not None:
             self.label_info.publish(vision.label_info_message(categories, threshold, header))
 
+    def silence(self, node: Node, stale_timeout: float) -> str:
+        """Return why no image came for ``stale_timeout`` seconds, or "" while images come."""
+        if time.monotonic() - self.last_image <= stale_timeout:
+            return ""
+        topic = self.subscription.topic_name
+        return silence_reason(topic, node.get_publishers_info_by_topic(topic), self.subscription.qos_profile,
+                              image_topics_with_publishers(node))
+
     def status(
-        self, name: str, counts: SlotCounts, info: dict[str, str], limits: HealthLimits
+        self, name: str, counts: SlotCounts, info: dict[str, str], limits: HealthLimits, silence: str = ""
     ) -> DiagnosticStatus:
         """Return this camera's diagnostics over the period since the last call."""
         no_info = "" if self.camera_info is not None else self.camera_info_subscription.topic_name
         age = time.monotonic() - self.last_image
-        return camera_status(name, self.stats.report(), counts, info, limits, age, no_info)
+        return camera_status(name, self.stats.report(), counts, info, limits, age, no_info, silence)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.camera_info = msg

@@ -104,11 +104,13 @@ def camera_status(
     limits: HealthLimits = HealthLimits(),
     image_age: float = 0.0,
     camera_info: str = "",
+    silence: str = "",
 ) -> DiagnosticStatus:
     """Build the DiagnosticStatus of one camera; ``info`` adds fixed key/values (backend, ...).
 
     ``image_age``: seconds since the last image arrived (since activation before the first);
-    ``camera_info``: the camera_info topic when none arrived on it, else empty.
+    ``camera_info``: the camera_info topic when none arrived on it, else empty; ``silence``: why
+    no image comes (``silence.silence_reason``), added to a STALE status.
     """
     values = {
         "fps": f"{report.fps:.2f}",
@@ -126,6 +128,8 @@ def camera_status(
         **info,
     }
     level, message = _health(report, counts, limits, image_age)
+    if silence and level == DiagnosticStatus.STALE:
+        message += f": {silence}"
     if camera_info and level == DiagnosticStatus.OK:
         message += f"; no camera_info on {camera_info}"
     return DiagnosticStatus(

@@ -62,7 +62,7 @@ def _check_max_pixels(width: int, height: int, max_pixels: int | None) -> None:
     pixels = width * height
     if max_pixels is not None and pixels > max_pixels:
         raise ImageDecodeError(
-            f"image of {width}x{height} = {pixels} pixels exceeds max_pixels = {max_pixels}"
+            f"image of {width}x{height} = {pixels} pixels exceeds max_image_pixels = {max_pixels}"
         )
 
 

@@ -18,7 +18,8 @@ thread). The outputs of camera ``a/image`` go to ``a/panoptic/...`` (``topics``,
 each with the input's header; the messages of outputs without subscribers are not built.
 
 Run ``ros2 run sspanoptic_ros panoptic_node --ros-args --params-file config/sspanoptic.yaml`` or
-``python -m sspanoptic_ros.ros.node --ros-args -p model_path:=model.pt``. The process exits with
+``python -m sspanoptic_ros.ros.panoptic_node --ros-args -p model_path:=model.pt`` (``panoptic_node``
+handles the signals that come during the imports). The process exits with
 1 (and one error line) when the node cannot start, and with 0 on SIGINT or SIGTERM, within a
 second also during a slow inference (the frame in progress is abandoned).
 """
@@ -48,7 +49,7 @@ from .parameter_bridge import ParameterBridge
 from .parameters import check_choices
 from .serving import FrameService
 from .shutdown import ignore_interrupts, interrupt_once, mute_interrupts
-from .topics import DIAGNOSTICS_DEPTH, DIAGNOSTICS_TOPIC, output_prefixes, stream_qos
+from .topics import DIAGNOSTICS_DEPTH, DIAGNOSTICS_TOPIC, camera_topics, output_prefixes, stream_qos
 
 NODE_NAME = "sspanoptic"
 DIAGNOSTICS_PERIOD = 1.0  # seconds
@@ -88,7 +89,8 @@ class PanopticNode(Node):
         values = self._bridge.values()
         try:
             check_choices(values)
-            prefixes = output_prefixes(values["input_topics"])
+            topics = camera_topics(values["input_topics"], values["use_compressed"], self.resolve_topic_name)
+            prefixes = output_prefixes([t.name for t in topics])
         except (ValueError, InvalidTopicNameException) as e:
             self.get_logger().error(f"invalid parameters: {str(e).splitlines()[0]}")
             return TransitionCallbackReturn.FAILURE
@@ -96,8 +98,7 @@ class PanopticNode(Node):
             return TransitionCallbackReturn.FAILURE
         qos = stream_qos(values["output_reliability"], values["output_depth"])
         tracker = self._bridge.tracker_params()
-        topics = values["input_topics"]
-        self._cameras = [Camera(self, t, p, qos, tracker) for t, p in zip(topics, prefixes)]
+        self._cameras = [Camera(self, t, prefix, qos, tracker) for t, prefix in zip(topics, prefixes)]
         if VISION_MISSING:
             self.get_logger().warning(VISION_MISSING)
         self._publish_label_info(self._engine.params.score_threshold)
@@ -115,10 +116,9 @@ class PanopticNode(Node):
             self._engine, self._cameras, self._bridge.frame_options, self.get_logger()
         )
         self._service.start()
-        compressed = self._bridge.value("use_compressed")
         qos = stream_qos(self._bridge.value("input_reliability"), 1)
         for slot, camera in enumerate(self._cameras):
-            camera.subscribe(self, partial(self._service.put, slot), compressed, qos)
+            camera.subscribe(self, partial(self._service.put, slot), qos)
         self._diagnostics_timer = self.create_timer(DIAGNOSTICS_PERIOD, self._publish_diagnostics)
         self.get_logger().info("active: " + ", ".join(c.subscription.topic_name for c in self._cameras))
         return result
@@ -209,9 +209,7 @@ class PanopticNode(Node):
             camera.publish_label_info(self._engine.config.categories, threshold, header)
 
     def _publish_diagnostics(self) -> None:
-        stamp = self.get_clock().now().to_msg()
-        limits = self._bridge.health_limits()
-        self._diagnostics.publish(self._service.diagnostics(self.get_name(), limits, stamp))
+        self._diagnostics.publish(self._service.diagnostics(self, self._bridge.health_limits()))
 
 
 def main(args: list[str] | None = None) -> int:
@@ -251,7 +249,3 @@ def main(args: list[str] | None = None) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..engine import Engine, ImageError
@@ -28,6 +29,7 @@ from .image_codec import ImageDecodeError, message_to_rgb
 from .latest_frame import FrameWorker, LatestFrames
 
 ERROR_THROTTLE = 5.0  # seconds between two logs of bad images (or of failed frames)
+SILENCE_LOG_PERIOD = 60.0  # seconds between two warnings that a camera is silent for one reason
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,22 @@ class FrameService:
         self._engine = None
         return self._worker.stop(timeout)
 
-    def diagnostics(self, node_name: str, limits: HealthLimits, stamp) -> DiagnosticArray:
-        """One status per camera over the period since the last call."""
+    def diagnostics(self, node: Node, limits: HealthLimits) -> DiagnosticArray:
+        """Return one status per camera over the period since the last call.
+
+        A camera silent for ``stale_timeout`` also gets a WARN that says why (``silence``), when
+        the reason changes and at most every ``SILENCE_LOG_PERIOD`` seconds.
+        """
         msg = DiagnosticArray()
-        msg.header.stamp = stamp
+        msg.header.stamp = node.get_clock().now().to_msg()
         for slot, camera in enumerate(self._cameras):
-            name = f"{node_name}: {camera.subscription.topic_name}"
-            msg.status.append(camera.status(name, self._frames.counts(slot), self._info, limits))
+            silence, now = camera.silence(node, limits.stale_timeout), time.monotonic()
+            logged, logged_at = camera.silence_logged
+            if silence and (silence != logged or now - logged_at > SILENCE_LOG_PERIOD):
+                self._logger.warning(f"no image for {now - camera.last_image:.0f} s: {silence}")
+                camera.silence_logged = silence, now
+            name = f"{node.get_name()}: {camera.subscription.topic_name}"
+            msg.status.append(camera.status(name, self._frames.counts(slot), self._info, limits, silence))
         return msg
 
     def _process(self, slot: int, frame: tuple[Image | CompressedImage, float]) -> None:

@@ -3,10 +3,15 @@
 """Where a camera's topics are and with which QoS: names derived from its image topic.
 
 Camera ``a/b/image`` publishes its outputs under ``a/b/panoptic/`` and reads its camera_info
-from ``a/b/camera_info``, the sibling that image_transport pairs with an image topic.
+from ``a/b/camera_info``, the sibling that image_transport pairs with an image topic. The node
+derives them from the image topic as resolved by ROS (namespace and remapping applied), so a
+remapped camera (``-r image:=/a/b/image_raw``) gets ``/a/b/camera_info`` and ``/a/b/panoptic/``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.validate_topic_name import validate_topic_name
@@ -18,6 +23,34 @@ LABEL_INFO_QOS = QoSProfile(
 )
 DIAGNOSTICS_TOPIC = "/diagnostics"
 DIAGNOSTICS_DEPTH = 10
+COMPRESSED_SUFFIX = "/compressed"  # image_transport's compressed topic beside the raw one
+
+
+class CameraTopics(NamedTuple):
+    """Where one camera's images come from, resolved."""
+
+    image: str  # the subscribed topic: ``<name>/compressed`` for compressed images
+    name: str  # the camera's name, whose siblings are camera_info and panoptic/
+    compressed: bool  # images are sensor_msgs/CompressedImage
+
+
+def camera_topics(topics: list[str], compressed: bool, resolve: Callable[[str], str]) -> list[CameraTopics]:
+    """Return the resolved topics of each input topic's camera.
+
+    ``resolve`` is ``Node.resolve_topic_name`` (namespace and remapping applied). The node
+    subscribes to ``<topic>/compressed`` when ``compressed``; the camera's name is the resolved
+    topic without that suffix, so its siblings follow a remapped compressed topic too. Raises
+    rclpy's InvalidTopicNameException for a topic that is not a valid name.
+    """
+    if not topics:
+        raise ValueError("input_topics must name at least one topic")
+    cameras = []
+    for topic in topics:
+        validate_topic_name(topic)
+        image = resolve(f"{topic}{COMPRESSED_SUFFIX}" if compressed else topic)
+        name = image.removesuffix(COMPRESSED_SUFFIX) if compressed else image
+        cameras.append(CameraTopics(image, name, compressed))
+    return cameras
 
 
 def output_prefix(topic: str) -> str:
@@ -34,18 +67,11 @@ def sibling_topic(topic: str, name: str) -> str:
     return f"{head}{sep}{name}"
 
 
-def output_prefixes(topics: list[str]) -> list[str]:
-    """Output namespaces of the input topics; ValueError if they are not distinct valid names.
-
-    Raises rclpy's InvalidTopicNameException for a topic that is not a valid name.
-    """
-    if not topics:
-        raise ValueError("input_topics must name at least one topic")
-    for topic in topics:
-        validate_topic_name(topic)
-    prefixes = [output_prefix(t) for t in topics]
+def output_prefixes(cameras: list[str]) -> list[str]:
+    """Output namespaces of the cameras; ValueError if two cameras would share one."""
+    prefixes = [output_prefix(c) for c in cameras]
     if len(set(prefixes)) != len(prefixes):
-        raise ValueError(f"input_topics {topics}: two cameras would publish to one namespace")
+        raise ValueError(f"input_topics {cameras}: two cameras would publish to one namespace")
     return prefixes
 
 
