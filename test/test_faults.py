@@ -69,6 +69,8 @@ from sspanoptic_ros.model.config import CONFIG_DIR
 from sspanoptic_ros.ros.image_codec import ImageDecodeError, message_to_rgb
 from sspanoptic_ros.ros.node import category_difference
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 MAX_PIXELS = 1_000_000  # max_image_pixels of the fuzzed nodes
 FUZZ_GAP = 0.002  # seconds between two messages the node refuses
 SHUTDOWN_BOUND = 3.0  # seconds; the node should need well under one

@@ -45,6 +45,8 @@ from sspanoptic_ros.export.onnx_export import export_onnx
 from sspanoptic_ros.model import build_model, load_checkpoint, save_checkpoint
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 # --- fixtures -----------------------------------------------------------------------------
 
 

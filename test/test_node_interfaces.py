@@ -25,6 +25,8 @@ from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.model import load_checkpoint
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 PREFIX = "cam/panoptic"
 TYPED = {
     "panoptic": Image,

@@ -29,6 +29,8 @@ from sspanoptic_ros.engine import create_engine
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 LAUNCH_FILES = ["sspanoptic.launch.py", "sspanoptic.launch.xml"]
 FINISHED = r"\[INFO\] \[panoptic_node-1\]: process has finished cleanly"
 
