@@ -113,9 +113,12 @@ def test_launch_file_serves_every_output_and_ctrl_c_ends_it(
             topic, decoded = "/cameras/front/image_raw", image_to_rgb(sent)
         outputs = harness.exchange(topic, sent, "/robot1/panoptic")
         check_outputs(outputs, sent, decoded, engine)
+        # launch passes the node's output on asynchronously, and node names come with discovery
+        session.wait_for(re.escape(f"active: {topic}"))
         text = session.text()
         assert f"model tiny ({model_path}), torch backend on cpu" in text, text
-        assert "/robot1/sspanoptic" in harness.node.get_fully_qualified_node_names()
+        wait_until(lambda: "/robot1/sspanoptic" in harness.node.get_fully_qualified_node_names(),
+                   "the node's name in the graph")
         assert f"active: {topic}" in text, text
         assert_interrupt_ends_cleanly(session)
     finally:
@@ -156,7 +159,7 @@ def test_respawn_starts_a_node_that_died_again(launch_file, colcon_install, tmp_
         session.wait_for(rf"process has died \[pid {pid}, exit code -9")
         respawned = session.wait_for(r"panoptic_node-1\]: process started with pid \[(\d+)\]", count=2)
         assert int(respawned.group(1)) != pid
-        session.wait_for(r"\[sspanoptic\]: active: ")
+        session.wait_for(rf"pid \[{respawned.group(1)}\]\n[\s\S]*\[sspanoptic\]: active: ")  # the new node's
         code, survivors = session.interrupt()
         assert code == 0 and not survivors, (code, survivors, session.text())
         assert re.search(rf"process has finished cleanly \[pid {respawned.group(1)}\]", session.text())
@@ -336,7 +339,10 @@ def test_ros2_lifecycle_drives_a_node_launched_with_autostart_false(
         assert state() == "unconfigured"
         assert "engine ready" not in session.text()  # autostart:=false: nothing loaded yet
         transition("configure")
+        session.wait_for("engine ready")  # passed on by launch after the transition's answer
         assert "engine ready" in session.text() and not subscribed()
+        wait_until(lambda: harness.node.count_publishers("/panoptic/semantic"),
+                   "the configured node's publishers")  # discovery follows the transition
         assert harness.node.count_publishers("/panoptic/semantic") == 1
         transition("activate")
         assert state() == "active"
@@ -381,6 +387,8 @@ def test_ros2_run_node_and_ros2_topic_hz_reports_its_rate(colcon_install, tiny_m
 
         hz = colcon_install.start("topic", "hz", "/panoptic/panoptic", domain_id=domain_id,
                                   log=tmp_path / "hz.log")
+        wait_until(lambda: harness.node.count_subscribers("/panoptic/panoptic") == 2,  # this one and hz
+                   "ros2 topic hz to subscribe", timeout=60)
         end = time.monotonic() + 6.0
         while time.monotonic() < end:
             sent.header.stamp = harness.next_stamp()
