@@ -15,7 +15,8 @@ PIP_INSTALL := -m pip install -qq --disable-pip-version-check
 .PHONY: setup no-jazzy test lint demo demo-model gpu-carry gpu-check clean
 
 # venv(DIR, ROS requirement files, tool folder): the non-ROS pins of dev.txt with one
-# distribution's ROS 2, then, where the tool folder exists, colcon and the real ROS 2 tools.
+# distribution's ROS 2, then, where the tool folder exists, colcon and the real ROS 2 tools, and a
+# check that the message packages of the 3D work import (not in package.xml yet: no test imports them).
 # ros2-tools.txt goes in before the folder's install.sh: the tools' metadata requires
 # `ament-index-python`, which the core installs as `ros-ament-index-python`, so a resolver run
 # after them (here: installing setuptools, which launch_ros requires) printed "ERROR: ...
@@ -26,7 +27,8 @@ define venv
 	$(1)/bin/python $(PIP_INSTALL) -r requirements/dev.txt $(2)
 	if [ -d $(3) ]; then \
 		$(1)/bin/python $(PIP_INSTALL) --find-links $(3) -r requirements/ros2-tools.txt && \
-		bash $(3)/install.sh $(1)/bin/python; \
+		bash $(3)/install.sh $(1)/bin/python && \
+		$(1)/bin/python -c "import sensor_msgs_py.point_cloud2, message_filters, visualization_msgs.msg"; \
 	else \
 		echo "make setup: no $(3): the tests that run ros2 launch, the ros2 CLI and colcon will skip"; \
 	fi
