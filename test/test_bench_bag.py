@@ -33,6 +33,8 @@ from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.ros.image_codec import numpy_to_image
 from sspanoptic_ros.ros.parameters import PARAMETER_NAMES
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 MS = 1_000_000  # ns
 
 

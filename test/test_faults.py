@@ -49,6 +49,7 @@ from ros_helpers import (
     NodeProcess,
     check_outputs,
     compressed_msg,
+    handled,
     image_msg,
     in_process_node,
     lifecycle_state,
@@ -68,6 +69,8 @@ from sspanoptic_ros.engine.tensorrt_backend import tensorrt_available
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.model.config import CONFIG_DIR
 from sspanoptic_ros.ros.image_codec import ImageDecodeError, message_to_rgb
+
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
 
 MAX_PIXELS = 1_000_000  # max_image_pixels of the fuzzed nodes
 FUZZ_GAP = 0.002  # seconds between two messages the node refuses
@@ -421,8 +424,9 @@ def test_images_above_max_image_pixels_are_refused_by_the_running_node(
     claim.data = bytes(16)
     above = image_msg(raw_pixels(photo(1001, 1000), "rgb8"), 1000, "rgb8", harness.next_stamp())
     for msg in (claim, above):
+        counts = settled_counts(harness, RAW.diagnostics)
         harness.publish(RAW.topic, msg)
-        time.sleep(0.3)  # lets the worker take it before the next frame replaces it
+        handled(harness, RAW.diagnostics, counts)  # taken by the worker before the next frame replaces it
     at_limit_rgb = photo(1000, 1000)  # exactly max_image_pixels
     at_limit = image_msg(raw_pixels(at_limit_rgb, "rgb8"), 1000, "rgb8", harness.next_stamp())
     outputs = harness.exchange(RAW.topic, at_limit, RAW.prefix, raw_node, resend=False)
@@ -439,8 +443,9 @@ def test_images_above_max_image_pixels_are_refused_by_the_running_node(
     ok, png = cv2.imencode(".png", photo(40, 40))
     claim = compressed(claim_size(png.tobytes(), 60000, 60000), "png")
     claim.header = Header(stamp=harness.next_stamp())
+    counts = settled_counts(harness, COMPRESSED.diagnostics)
     harness.publish(COMPRESSED.topic, claim)
-    time.sleep(0.3)
+    handled(harness, COMPRESSED.diagnostics, counts)
     check_serves(harness, compressed_node, COMPRESSED, torch_engine)
     errors = error_lines(compressed_node)
     assert errors, compressed_node.log_text()

@@ -22,6 +22,8 @@ from sensor_msgs.msg import Image
 from sspanoptic_ros.ros.silence import silence_reason
 from sspanoptic_ros.ros.topics import stream_qos
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 
 @pytest.fixture(scope="module")
 def harness(ros_context):

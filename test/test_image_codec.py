@@ -24,6 +24,8 @@ from sspanoptic_ros.ros.image_codec import (
 )
 from sspanoptic_ros.visualization import INSTANCE_SHADES, color_lut, colorize_panoptic
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 
 def synthetic_rgb() -> np.ndarray:
     """Return a 6x8 RGB image of fixed pseudo-random colours."""

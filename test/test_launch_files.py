@@ -8,12 +8,15 @@ cannot run here, so its config is read as the YAML it is).
 
 import re
 
+import pytest
 import yaml
 from conftest import REPO
 
 from sspanoptic_ros.ros.outputs import ID_IMAGES
 from sspanoptic_ros.ros.parameters import PARAMETER_NAMES, PARAMETERS, descriptor
 from sspanoptic_ros.ros.topics import output_prefix
+
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
 
 PARAMS_FILE = REPO / "config" / "sspanoptic.yaml"
 RVIZ_FILE = REPO / "config" / "sspanoptic.rviz"

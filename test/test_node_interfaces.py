@@ -25,6 +25,8 @@ from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.model import load_checkpoint
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 PREFIX = "cam/panoptic"
 TYPED = {
     "panoptic": Image,
@@ -244,6 +246,8 @@ def test_the_node_serves_without_vision_msgs(model_path, harness, tmp_path):
             return harness.received("novision/panoptic/panoptic")
 
         wait_for(served, "panoptic images from the node without vision_msgs")
+        wait_for(lambda: "/novision/panoptic/segments" in dict(harness.node.get_topic_names_and_types()),
+                 "the segments publisher in the graph")  # each publisher is discovered on its own
         topics = {name for name, _ in harness.node.get_topic_names_and_types()}
         assert "/novision/panoptic/segments" in topics
         assert not {"/novision/panoptic/detections", "/novision/panoptic/label_info"} & topics

@@ -20,6 +20,8 @@ from sspanoptic_ros.ros.topics import output_prefix, sibling_topic
 from sspanoptic_ros.ros.vision import detections_message, label_info_message
 from sspanoptic_ros.visualization import color_lut
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 HEADER = Header(stamp=Time(sec=12, nanosec=345), frame_id="cam")
 NAMES = {c.id: c.name for c in TINY_CATEGORIES}
 

@@ -21,6 +21,8 @@ from sspanoptic_ros.engine import create_engine
 from sspanoptic_ros.paths import default_model_path
 from sspanoptic_ros.tracking import Tracker
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 FRAMES, SEED = 24, 3  # measured offline: 7 objects matched in >= 5 frames, every one switches per frame
 
 

@@ -20,6 +20,8 @@ import pytest
 from catkin_pkg.package import parse_package
 from conftest import REPO
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 ROSDEP_DATA = REPO.parent / "shared" / "data" / "rosdep"
 PLATFORMS = {"humble": "ubuntu:jammy", "jazzy": "ubuntu:noble", "kilted": "ubuntu:noble"}
 # Python modules that are ROS packages of the same name.

@@ -30,6 +30,8 @@ from sspanoptic_ros.engine import create_engine
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 LAUNCH_FILES = ["sspanoptic.launch.py", "sspanoptic.launch.xml"]
 FINISHED = r"\[INFO\] \[panoptic_node-1\]: process has finished cleanly"
 
@@ -132,9 +134,12 @@ def test_launch_file_serves_every_output_and_ctrl_c_ends_it(
             if relayed(sent.header.stamp):
                 break
             assert time.monotonic() < deadline, "no camera_info on /cameras/front/panoptic/camera_info"
+        # launch passes the node's output on asynchronously, and node names come with discovery
+        session.wait_for(re.escape(f"active: {topic}"))
         text = session.text()
         assert f"model tiny ({model_path}), torch backend on cpu" in text, text
-        assert "/robot1/sspanoptic" in harness.node.get_fully_qualified_node_names()
+        wait_until(lambda: "/robot1/sspanoptic" in harness.node.get_fully_qualified_node_names(),
+                   "the node's name in the graph")
         assert f"active: {topic}" in text, text
         assert_interrupt_ends_cleanly(session)
     finally:
@@ -209,7 +214,7 @@ def test_respawn_starts_a_node_that_died_again(launch_file, colcon_install, tmp_
         session.wait_for(rf"process has died \[pid {pid}, exit code -9")
         respawned = session.wait_for(r"panoptic_node-1\]: process started with pid \[(\d+)\]", count=2)
         assert int(respawned.group(1)) != pid
-        session.wait_for(r"\[sspanoptic\]: active: ")
+        session.wait_for(rf"pid \[{respawned.group(1)}\]\n[\s\S]*\[sspanoptic\]: active: ")  # the new node's
         code, survivors = session.interrupt()
         assert code == 0 and not survivors, (code, survivors, session.text())
         assert re.search(rf"process has finished cleanly \[pid {respawned.group(1)}\]", session.text())
@@ -388,7 +393,10 @@ def test_ros2_lifecycle_drives_a_node_launched_with_autostart_false(
         assert state() == "unconfigured"
         assert "engine ready" not in session.text()  # autostart:=false: nothing loaded yet
         transition("configure")
+        session.wait_for("engine ready")  # passed on by launch after the transition's answer
         assert "engine ready" in session.text() and not subscribed()
+        wait_until(lambda: harness.node.count_publishers("/panoptic/semantic"),
+                   "the configured node's publishers")  # discovery follows the transition
         assert harness.node.count_publishers("/panoptic/semantic") == 1
         transition("activate")
         assert state() == "active"
@@ -433,6 +441,8 @@ def test_ros2_run_node_and_ros2_topic_hz_reports_its_rate(colcon_install, tiny_m
 
         hz = colcon_install.start("topic", "hz", "/panoptic/panoptic", domain_id=domain_id,
                                   log=tmp_path / "hz.log")
+        wait_until(lambda: harness.node.count_subscribers("/panoptic/panoptic") == 2,  # this one and hz
+                   "ros2 topic hz to subscribe", timeout=60)
         end = time.monotonic() + 6.0
         while time.monotonic() < end:
             sent.header.stamp = harness.next_stamp()

@@ -5,9 +5,10 @@
 ``python tools/gpu_carry.py`` (run here, where PyPI is reachable, with the pinned ``.venv``):
 
 - downloads the cp312 / manylinux x86-64 wheels the node benchmark (step 6) needs there into
-  ``.whl/gpu_check``: the ``ros-*`` and ``rosbags`` pins of ``requirements/dev.txt`` and their
-  dependencies, each dependency at the version installed here; a package the GPU machine already
-  has (``tools/gpu_machine_packages.txt``) is never carried;
+  ``.whl/gpu_check``: the ``ros-*`` and ``rosbags`` pins of ``requirements/dev.txt`` and
+  ``requirements/kilted.txt`` and their dependencies, each dependency at the version installed
+  here; a package the GPU machine already has (``tools/gpu_machine_packages.txt``) is never
+  carried;
 - packs them, unchanged, into ``.gpu_check/wheels.tar.xz``: the ROS wheels hold each shared
   library three times (``libx.so``, ``.so.3``, ``.so.3.2``), which a 64 MiB xz window stores once,
   halving what travels;
@@ -72,10 +73,11 @@ def read_names(path: Path) -> set[str]:
     return {canonical(line) for line in lines if line}
 
 
-def node_pins(requirements: Path = REPO / "requirements" / "dev.txt") -> list[str]:
-    """Return the ``name==version`` pins of the ROS wheels and rosbags in ``requirements``."""
+def node_pins(requirements: tuple[Path, ...] = (REPO / "requirements" / "dev.txt",
+                                               REPO / "requirements" / "kilted.txt")) -> list[str]:
+    """Return the ``name==version`` pins of the ROS wheels and rosbags in the ``requirements`` files."""
     pins = []
-    for line in requirements.read_text().splitlines():
+    for line in "\n".join(path.read_text() for path in requirements).splitlines():
         line = line.split("#", 1)[0].strip()
         if line and (line.startswith("ros-") or canonical(line.split("==")[0]) == "rosbags"):
             pins.append(line)
