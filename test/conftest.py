@@ -110,6 +110,22 @@ def ros_context():
     torch.set_num_threads(threads)
 
 
+def without_padding_key(onnx_path: Path) -> Path:
+    """Make an ONNX file look exported before its input padding was in its metadata (i.e. for 128)."""
+    import onnx
+
+    from sspanoptic_ros.formats.onnx_file import PADDING_KEY
+
+    proto = onnx.load(str(onnx_path))
+    kept = [(p.key, p.value) for p in proto.metadata_props if p.key != PADDING_KEY]
+    del proto.metadata_props[:]
+    for key, value in kept:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(onnx_path))
+    return onnx_path
+
+
 def save_detecting_tiny_model(path: Path) -> Path:
     """Save a tiny model (seed 0) whose random detector finds boxes, and return ``path``.
 

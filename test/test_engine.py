@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import tiny_config, without_padding_key
 
 from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.engine import ImageError, choose_backend, create_engine
@@ -169,9 +169,46 @@ def test_foreign_onnx_without_metadata_is_refused(tmp_path):
 
 def test_onnx_carries_the_model_config(tmp_path):
     model = build_model(tiny_config())
-    meta = read_onnx_metadata(export_onnx(model, tmp_path / "m.onnx", size=(128, 256)))
+    meta = read_onnx_metadata(export_onnx(model, tmp_path / "m.onnx", size=(96, 160)))
     assert meta.config == model.config and len(meta.weights_sha256) == 64
-    assert (meta.precision, meta.nms) == ("fp32", None)
+    assert (meta.precision, meta.nms, meta.size_divisibility) == ("fp32", None, 32)
+
+
+def test_an_onnx_file_made_for_128_is_run_with_its_own_padding(checkpoint, tmp_path, caplog):
+    """A static 128 x 256 file without the padding key: images padded to 32 (96 x 160) would not fit."""
+    import logging
+
+    from sspanoptic_ros.engine.preprocess import network_input_size, preprocess
+    from sspanoptic_ros.model import load_checkpoint
+
+    model, _ = load_checkpoint(checkpoint)
+    path = without_padding_key(export_onnx(model, tmp_path / "old.onnx", size=(128, 256)))
+    assert read_onnx_metadata(path).size_divisibility == 128
+    with caplog.at_level(logging.WARNING):
+        engine = create_engine(path, "onnxruntime")
+    assert engine.backend.size_divisibility == 128 and "padded to 128" in caplog.text
+    image = render_scene(5, 150, 230)[0]
+    size = network_input_size(150, 230, model.config)
+    x = preprocess(torch.from_numpy(image), size, model.config, divisibility=128)
+    assert x.shape[-2:] == (128, 256)
+    with torch.inference_mode():
+        expected = model.eval()(x)
+    ours = engine.backend(x)
+    torch.testing.assert_close(ours.semantic, expected.semantic, atol=1e-4, rtol=1e-4)
+    assert engine.infer(image).panoptic.shape == (150, 230)
+
+
+def test_a_cached_onnx_file_made_for_128_is_exported_again(checkpoint, tmp_path, monkeypatch, caplog):
+    import logging
+
+    from sspanoptic_ros.engine.loader import _cached_onnx
+
+    monkeypatch.setenv("SSPANOPTIC_CACHE", str(tmp_path))
+    path = without_padding_key(_cached_onnx(checkpoint))
+    with caplog.at_level(logging.WARNING):
+        assert _cached_onnx(checkpoint) == path
+    assert "padded to 128: exporting it again for 32" in caplog.text
+    assert read_onnx_metadata(path).size_divisibility == 32
 
 
 def test_tensorrt_plan_metadata_and_cache_decisions(tmp_path):
@@ -192,6 +229,24 @@ def test_tensorrt_plan_metadata_and_cache_decisions(tmp_path):
     assert not plan_is_current(plan, newer)
 
 
+def test_a_plan_sidecar_without_padding_is_for_128(tmp_path):
+    """Sidecars written before the padding was in the build key: read as 128, stale against 32."""
+    import json
+
+    old = BuildKey("abc", "10.9.0", "GPU", "fp32", (1, 3, 128, 128), (1, 3, 640, 896), (1, 3, 896, 896))
+    plan = tmp_path / "m.plan"
+    plan.write_bytes(b"plan")
+    write_sidecar(plan, tiny_config(), old)
+    sidecar = tmp_path / "m.plan.json"
+    data = json.loads(sidecar.read_text())
+    del data["build_key"]["size_divisibility"]
+    sidecar.write_text(json.dumps(data))
+    assert read_sidecar(plan)[1].size_divisibility == 128
+    new = replace(old, size_divisibility=32, min_shape=(1, 3, 32, 32), opt_shape=(1, 3, 576, 864))
+    assert not plan_is_current(plan, new)
+    assert "size_divisibility" in new.differences(read_sidecar(plan)[1])
+
+
 def test_tensorrt_profile_covers_every_input_the_engine_makes():
     from sspanoptic_ros.engine import network_input_size
     from sspanoptic_ros.formats.tensorrt_plan import profile_for
@@ -206,7 +261,9 @@ def test_tensorrt_profile_covers_every_input_the_engine_makes():
         for h, w in [(480, 640), (640, 480), (1080, 1920), (1920, 1080), (100, 3000), (3000, 100), (64, 64)]:
             shape = (1, 3, *padded_size(*network_input_size(h, w, config)))
             assert all(a <= b <= c for a, b, c in zip(low, shape, high)), (config.name, (h, w), shape)
-    assert profile_for(load_model_config("resnet50_fpn_coco"))[1] == (1, 3, 640, 896)
+    paper = load_model_config("resnet50_fpn_coco")
+    assert profile_for(paper)[1] == (1, 3, 576, 864)
+    assert profile_for(paper, 128) == ((1, 3, 128, 128), (1, 3, 640, 896), (1, 3, 896, 896))
 
 
 def test_tensorrt_backend_needs_tensorrt(checkpoint):

@@ -15,6 +15,7 @@ from conftest import tiny_config
 from sspanoptic_ros.engine import Engine
 from sspanoptic_ros.engine.preprocess import network_input_size
 from sspanoptic_ros.model import Anchors, ModelConfig, RawOutputs
+from sspanoptic_ros.model.config import SIZE_DIVISIBILITY
 
 # tiny_config: min_size 96, max_size 160; the first level (stride 8) has 32 x 32 anchors of ratio 1,
 # [8c - 16, 8r - 16, 8c + 16, 8r + 16] at grid cell (r, c).
@@ -24,7 +25,7 @@ CASES = [
     ((150, 230), (96, 148), (64, 32, 96, 64), (120, 72, 152, 104)),  # scale 0.64: 230 -> 147.2 -> 148
     ((50, 70), (96, 136), (64, 32, 96, 64), (112, 72, 144, 104)),  # scale 1.92: 70 -> 134.4 -> 136
 ]
-PADDED = (128, 256)  # both inputs padded to multiples of 128
+PADDED = (96, 160)  # both inputs padded to multiples of 32 (p5's stride), not of 128
 LOGITS = (10.0, 8.0)  # of the inside and the corner box; every other anchor scores sigmoid(-20)
 
 
@@ -39,6 +40,7 @@ class FakeBackend:
     dtype = torch.float32
     precision = "fp32"
     builtin_nms = None
+    size_divisibility = SIZE_DIVISIBILITY
 
     def __init__(self, config: ModelConfig, hits: dict[tuple, tuple[int, float]]):
         self.config = config

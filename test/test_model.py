@@ -42,19 +42,28 @@ def test_output_shapes_for_any_input_size(tiny_model, size):
     assert out.semantic.shape == (dense[0], config.num_classes, *dense[1:])
     assert out.centers.shape == (dense[0], 2, *dense[1:])
     ph, pw = padded_size(h, w)
-    assert ph % 128 == 0 and pw % 128 == 0 and 0 <= ph - h < 128 and 0 <= pw - w < 128
+    assert ph % 32 == 0 and pw % 32 == 0 and 0 <= ph - h < 32 and 0 <= pw - w < 32
     anchors, per_level = tiny_model.anchors(ph, pw)
-    expected = [(ph // s) * (pw // s) * 9 for s in (8, 16, 32, 64, 128)]
+    # p6 and p7 have ceil(p5 / 2) and ceil(p6 / 2) cells, as their stride-2 convolutions give.
+    expected = [math.ceil(ph / s) * math.ceil(pw / s) * 9 for s in (8, 16, 32, 64, 128)]
     assert per_level == expected
     assert out.cls_logits.shape == (2, sum(expected), config.num_thing_classes)
     assert out.box_deltas.shape == (2, sum(expected), 4)
     assert anchors.shape == (sum(expected), 4)
 
 
+def test_inputs_are_padded_to_the_stride_of_p5_only():
+    """The paper's 576 x 864 needs no padding; a VGA camera's 576 x 768 neither; odd sizes go to 32."""
+    assert padded_size(576, 864) == (576, 864)
+    assert padded_size(576, 768) == (576, 768)
+    assert padded_size(100, 130) == (128, 160)
+    assert padded_size(100, 130, 128) == (128, 256)  # model files made for 128
+
+
 def test_padding_inside_matches_padding_outside(tiny_model):
     """An odd-sized image gives the same outputs as the same image padded by hand, cropped back."""
     image = torch.randn(1, 3, 100, 130)
-    padded = torch.nn.functional.pad(image, (0, 256 - 130, 0, 128 - 100))
+    padded = torch.nn.functional.pad(image, (0, 160 - 130, 0, 128 - 100))
     with torch.no_grad():
         a, b = tiny_model(image), tiny_model(padded)
     torch.testing.assert_close(a.semantic, b.semantic[..., :25, :33])

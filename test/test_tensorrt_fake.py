@@ -32,7 +32,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, without_padding_key
 
 from sspanoptic_ros.engine import Engine, create_engine
 from sspanoptic_ros.engine import loader as loader_module
@@ -294,6 +294,33 @@ def test_nms_plan_fixes_the_decode_settings(fake_trt):
     create_engine(DEMO, "tensorrt", device="cpu", decode=decode)
     create_engine(DEMO, "tensorrt", device="cpu", tensorrt_nms=True)
     assert len(set(fake_trt.builds)) == 3
+
+
+def test_plans_keep_the_padding_of_their_onnx_file(fake_trt, tmp_path, caplog):
+    """An ONNX file made for 128 gives a plan for 128-padded inputs.
+
+    A cached plan whose metadata predates the padding field is rebuilt, saying why.
+    """
+    from sspanoptic_ros.formats.onnx_file import export_onnx
+    from sspanoptic_ros.model import load_checkpoint
+
+    old = without_padding_key(export_onnx(load_checkpoint(DEMO)[0], tmp_path / "old.onnx"))
+    engine = create_engine(old, "tensorrt", device="cpu")
+    key = engine.backend.build_key
+    assert (key.size_divisibility, key.min_shape, key.opt_shape) == (128, (1, 3, 128, 128), (1, 3, 256, 384))
+    reference = Engine(OnnxRuntimeBackend(old), engine.config)
+    image = _images()[0][:200]  # 200 x 384, padded to 256 x 384 (to 32: 224 x 384)
+    assert torch.equal(engine.infer(image).panoptic, reference.infer(image).panoptic)
+    assert engine.backend.context.shape == (1, 3, 256, 384)
+
+    create_engine(DEMO, "tensorrt", device="cpu")
+    sidecar = next((tmp_path / "cache").glob("*.plan.json"))
+    data = json.loads(sidecar.read_text())
+    assert data["build_key"].pop("size_divisibility") == 32
+    sidecar.write_text(json.dumps(data))
+    with caplog.at_level(logging.WARNING):
+        create_engine(DEMO, "tensorrt", device="cpu")
+    assert len(fake_trt.builds) == 3 and "size_divisibility" in caplog.text
 
 
 def test_tensorrt_backend_refuses_bad_plans_and_shapes(fake_trt, tmp_path):

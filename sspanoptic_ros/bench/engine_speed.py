@@ -1,11 +1,14 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``sspanoptic-bench engine``: stage times, FPS and peak memory of the engine per backend.
+"""``sspanoptic-bench engine``: stage times, FPS, FLOPs and peak memory of the engine per backend.
 
-Prints pre-processing, network, decode, head and total time (median and p99 over N runs after
-warm-up) for each backend, side by side with their ratio, and optionally torchvision's
-RetinaNet-R50 detector at the same size, device and precision (eager torch) for the price of
-panoptic over plain detection. ``--json PATH`` also writes every run's times.
+Every engine (one per backend, and per model with ``--compare MODEL``) and torchvision's
+RetinaNet-R50 (``--retinanet``: the detector alone at the same size, device and precision, eager
+torch) run in turns on the same image, A B A B ..., in one process; the ratios printed are the
+median, min and max of the ratios of the same rounds, which hold on a machine whose load changes.
+Prints pre-processing, network, decode, head and total time (median and p99 over N rounds after
+3 warm-up runs of each) and the network's FLOPs at its padded input, counted exactly.
+``--json PATH`` also writes every run's times.
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ import argparse
 import resource
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..engine import BACKENDS, create_engine, network_input_size
-from ..model import build_model, load_model_config, save_checkpoint
-from .head_speed import summary, time_ms
-from .stats import percentile, write_json
+from ..engine import BACKENDS, Engine, create_engine, network_input_size
+from ..model import ModelConfig, build_model, load_model_config, padded_size, save_checkpoint
+from .head_speed import summary
+from .stats import format_ratio, gflop, in_turns, pair_ratios, percentile, timed_ms, write_json
 
 STAGES = ("preprocess", "network", "decode", "head", "total")
+WARMUP = 3
 
 
 def model_file(model: str, workdir: Path) -> Path:
@@ -36,20 +42,20 @@ def model_file(model: str, workdir: Path) -> Path:
     return save_checkpoint(workdir / f"{config.name}-random.pt", build_model(config))
 
 
-def bench_engine(
+def warm_engine(
     path: Path,
     backend: str,
     device: str | None,
     precision: str,
     image: np.ndarray,
-    runs: int,
     compile: bool = False,
     cuda_graphs: bool = False,
     tensorrt_nms: bool = False,
-) -> dict:
-    """Per-stage times in ms (lists), FPS and peak memory of one backend on ``image``.
+) -> tuple[Engine, float]:
+    """Create an engine for one backend, run it ``WARMUP`` times on ``image``; return it and the peak MiB.
 
     ``compile`` and ``cuda_graphs`` apply to the torch backend, ``tensorrt_nms`` to TensorRT.
+    The peak is the GPU's allocations from this engine alone, or the process RSS on the CPU.
     """
     engine = create_engine(
         path,
@@ -62,30 +68,22 @@ def bench_engine(
     )
     if engine.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(engine.device)
-    for _ in range(3):
+    for _ in range(WARMUP):
         engine.infer_timed(image)
-    times = {stage: [] for stage in STAGES}
-    for _ in range(runs):
-        _, t = engine.infer_timed(image)
-        for stage in STAGES:
-            times[stage].append(1e3 * getattr(t, stage))
-    peak = (
-        torch.cuda.max_memory_allocated(engine.device) / 2**20
-        if engine.device.type == "cuda"
-        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    )
-    return {
-        "backend": engine.backend.name,
-        "device": str(engine.device),
-        "times_ms": times,
-        "fps": 1e3 / statistics.median(times["total"]),
-        "peak_memory_mib": peak,
-        "memory_kind": "GPU allocated" if engine.device.type == "cuda" else "process RSS",
-    }
+    if engine.device.type == "cuda":
+        return engine, torch.cuda.max_memory_allocated(engine.device) / 2**20
+    return engine, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_retinanet(height: int, width: int, device: str, runs: int, precision: str = "fp32") -> list[float]:
-    """Time torchvision's RetinaNet-R50-FPN (80 classes) end to end on one image (ms per run).
+def network_gflop(config: ModelConfig, input_size: tuple[int, int]) -> float:
+    """FLOPs (GFLOP) of the network of ``config`` on one padded input (counted on the meta device)."""
+    with torch.device("meta"):
+        model = build_model(replace(config, pretrained_backbone=None)).eval()
+        return gflop(lambda: model(torch.zeros(1, 3, *input_size)))
+
+
+def retinanet(height: int, width: int, device: str, precision: str = "fp32") -> Callable[[], object]:
+    """One run of torchvision's RetinaNet-R50-FPN (80 classes, as COCO's things) on an image of this size.
 
     ``fp16`` runs the model and the image in half precision, as the torch backend does.
     """
@@ -101,19 +99,28 @@ def bench_retinanet(height: int, width: int, device: str, runs: int, precision: 
     )
     model = model.eval().to(device, dtype)
     image = torch.rand(3, height, width, device=device, dtype=dtype)
-    with torch.inference_mode():
-        return time_ms(lambda: model([image]), runs, torch.device(device))
+
+    @torch.inference_mode()
+    def run():
+        return model([image])
+
+    return run
 
 
 def format_report(rows: list[dict]) -> str:
-    """Format a table with one column per backend (median / p99 ms per stage)."""
-    head = "| stage | " + " | ".join(f"{r['backend']} ({r['device']})" for r in rows) + " |"
+    """Format a table with one column per engine (median / p99 ms per stage)."""
+    head = "| stage | " + " | ".join(f"{r['label']} ({r['device']})" for r in rows) + " |"
     lines = [head, "|" + " --- |" * (len(rows) + 1)]
     for stage in STAGES:
         times = [r["times_ms"][stage] for r in rows]
         cells = [f"{statistics.median(t):.1f} / {percentile(t, 99):.1f}" for t in times]
         lines.append(f"| {stage} ms (median / p99) | " + " | ".join(cells) + " |")
     lines.append("| FPS | " + " | ".join(f"{r['fps']:.2f}" for r in rows) + " |")
+    lines.append(
+        "| network GFLOP (padded input) | "
+        + " | ".join(f"{r['gflop']:.1f} ({r['input_size'][0]}x{r['input_size'][1]})" for r in rows)
+        + " |"
+    )
     lines.append(
         "| peak memory MiB | "
         + " | ".join(f"{r['peak_memory_mib']:.0f} ({r['memory_kind']})" for r in rows)
@@ -128,13 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model", default="resnet50_fpn_coco", help="model file, or a config name (random weights)"
     )
+    parser.add_argument(
+        "--compare", metavar="MODEL", help="a second model (file or config name), run in turns with --model"
+    )
     parser.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"], choices=BACKENDS)
     parser.add_argument("--device", default=None)
     parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
     parser.add_argument(
         "--size", type=int, nargs=2, default=(576, 864), metavar=("H", "W"), help="camera image size"
     )
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=20, help="rounds, each running every engine once")
     parser.add_argument("--retinanet", action="store_true", help="also time torchvision's RetinaNet-R50")
     parser.add_argument("--compile", action="store_true", help="run the torch backend through torch.compile")
     parser.add_argument(
@@ -148,39 +158,82 @@ def main(argv: list[str] | None = None) -> int:
     if args.retinanet and "torch" not in args.backends:
         parser.error("--retinanet compares with the torch backend: include it in --backends")
     image = np.random.default_rng(0).integers(0, 256, (*args.size, 3), dtype=np.uint8)
+    models = [args.model] + ([args.compare] if args.compare else [])
+    rows, engines = [], []
     with tempfile.TemporaryDirectory() as workdir:
-        path = model_file(args.model, Path(workdir))
-        rows = [
-            bench_engine(
-                path, b, args.device, args.precision, image, args.runs,
-                compile=args.compile, cuda_graphs=args.cuda_graphs, tensorrt_nms=args.tensorrt_nms,
-            )
-            for b in args.backends
-        ]
-    result = {
-        "model": args.model, "size": list(args.size), "runs": args.runs, "precision": args.precision,
-        "compile": args.compile, "cuda_graphs": args.cuda_graphs, "rows": rows,
-    }
-    write_json(args.json, result)  # now, so that the rows survive a failing RetinaNet run
-    print(f"model {args.model}, camera image {args.size[0]}x{args.size[1]}, {args.runs} runs after 3 warm-up")
-    print(format_report(rows))
-    for row in rows[1:]:
-        ratio = statistics.median(rows[0]["times_ms"]["total"]) / statistics.median(row["times_ms"]["total"])
-        print(f"total time {rows[0]['backend']} / {row['backend']}: {ratio:.2f}")
+        for model in models:
+            path = model_file(model, Path(workdir))
+            for backend in args.backends:
+                engine, peak = warm_engine(
+                    path, backend, args.device, args.precision, image,
+                    compile=args.compile, cuda_graphs=args.cuda_graphs, tensorrt_nms=args.tensorrt_nms,
+                )
+                size = padded_size(
+                    *network_input_size(*args.size, engine.config), engine.backend.size_divisibility
+                )
+                engines.append(engine)
+                name = engine.backend.name
+                rows.append({
+                    "model": model, "backend": name, "device": str(engine.device),
+                    "label": f"{Path(model).stem} {name}" if args.compare else name,
+                    "input_size": list(size), "gflop": network_gflop(engine.config, size),
+                    "peak_memory_mib": peak,
+                    "memory_kind": "GPU allocated" if engine.device.type == "cuda" else "process RSS",
+                })
+    calls = [partial(engine.infer_timed, image) for engine in engines]
     if args.retinanet:
         torch_row = next(r for r in rows if r["backend"] == "torch")
-        config = load_model_config(args.model) if not Path(args.model).is_file() else None
-        size = network_input_size(*args.size, config) if config else args.size
-        retina = bench_retinanet(*size, torch_row["device"], args.runs, args.precision)
-        ratio = statistics.median(torch_row["times_ms"]["total"]) / statistics.median(retina)
+        size = network_input_size(*args.size, engines[rows.index(torch_row)].config)
+        detector = retinanet(*size, torch_row["device"], args.precision)
+        for _ in range(WARMUP):
+            detector()
+        calls.append(timed_ms(detector, torch.device(torch_row["device"])))
+    results = in_turns(calls, args.runs)
+    for row, runs in zip(rows, results):
+        row["times_ms"] = {stage: [1e3 * getattr(t, stage) for _, t in runs] for stage in STAGES}
+        row["fps"] = 1e3 / statistics.median(row["times_ms"]["total"])
+    ratios = []
+    for a, b, stages in _pairs(rows, args.backends, args.compare):
+        for stage in stages:
+            ratio = pair_ratios(a["times_ms"][stage], b["times_ms"][stage])
+            ratios.append({"label": f"{stage} time {a['label']} / {b['label']}", **ratio})
+    result = {
+        "model": args.model, "compare": args.compare, "size": list(args.size), "runs": args.runs,
+        "precision": args.precision, "compile": args.compile, "cuda_graphs": args.cuda_graphs,
+        "rows": rows, "ratios": ratios,
+    }
+    print(
+        f"model {args.model}{f' and {args.compare}' if args.compare else ''}, camera image "
+        f"{args.size[0]}x{args.size[1]}, {args.runs} rounds in turns after {WARMUP} warm-up runs each"
+    )
+    print(format_report(rows))
+    for ratio in ratios:
+        print(format_ratio(ratio["label"], ratio))
+    if args.retinanet:
+        retina = results[-1]
+        retina_gflop = gflop(detector)
+        ratio = pair_ratios(torch_row["times_ms"]["total"], retina)
         print(
             f"torchvision RetinaNet-R50 (detector alone, {size[0]}x{size[1]}, torch {args.precision} eager): "
-            f"{summary(retina)}"
+            f"{summary(retina)}, {retina_gflop:.1f} GFLOP"
         )
-        print(f"full panoptic pipeline / RetinaNet: {ratio:.2f} (target <= 1.3)")
+        print(format_ratio(f"full panoptic pipeline {torch_row['label']} / RetinaNet (target <= 1.3)", ratio))
+        print(f"network FLOPs {torch_row['label']} / RetinaNet: {torch_row['gflop'] / retina_gflop:.2f}")
         result["retinanet"] = {
-            "size": list(size), "precision": args.precision, "times_ms": retina, "ratio": ratio,
+            "size": list(size), "precision": args.precision, "times_ms": retina, "gflop": retina_gflop,
+            "ratio": ratio["median"], "ratio_min": ratio["min"], "ratio_max": ratio["max"],
         }
-        write_json(args.json, result)
+    write_json(args.json, result)
     return 0
 
+
+def _pairs(rows: list[dict], backends: list[str], compare: str | None):
+    """(numerator row, denominator row, stages) of each ratio to print.
+
+    With ``compare``: the compared model over ``--model``, per backend (network and total time);
+    otherwise the first backend over each other one (total time).
+    """
+    if compare:
+        n = len(backends)
+        return [(rows[n + i], rows[i], ("network", "total")) for i in range(n)]
+    return [(rows[0], row, ("total",)) for row in rows[1:]]

@@ -1,12 +1,13 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Time the panoptic head on random but realistic inputs, and the network when available.
+"""Time the panoptic head on random but realistic inputs, in turns with the network when available.
 
 ``sspanoptic-bench head [--device cuda] [--precision fp16] [--detections 10 100] [--repeats 50]``
 prints the median and 99th percentile time of ``panoptic_head`` per detection count, using
 COCO's 133 classes, semantic logits at 1/4 resolution (in the network's precision, as the
-engine passes them), overlapping boxes of varied sizes and centre offsets. ``--json PATH``
-also writes every run's times.
+engine passes them), overlapping boxes of varied sizes and centre offsets. The heads and the
+network run in turns (A B A B ...), and the head's share is the median, min and max of the
+ratios of the same rounds. ``--json PATH`` also writes every run's times.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -26,7 +26,7 @@ from torch import Tensor
 from ..categories import Category, load_categories, thing_channels
 from ..head import Detections, PanopticParams, panoptic_head
 from ..model import build_model, load_model_config
-from .stats import percentile, write_json
+from .stats import format_ratio, in_turns, pair_ratios, percentile, timed_ms, write_json
 
 CATEGORIES = Path(__file__).resolve().parent.parent / "configs" / "coco_panoptic_categories.json"
 
@@ -59,36 +59,20 @@ def random_inputs(
     return sem.to(device, dtype), detections, centers.to(device, dtype)
 
 
-def time_ms(fn: Callable[[], object], repeats: int, device: torch.device) -> list[float]:
-    """Wall times of ``repeats`` calls in milliseconds, after two warm-up calls."""
-    times = []
-    for i in range(repeats + 2):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if i >= 2:
-            times.append((time.perf_counter() - start) * 1e3)
-    return times
-
-
 def summary(times: list[float]) -> str:
     """Median and 99th percentile."""
     p99 = percentile(times, 99)
     return f"median {statistics.median(times):8.2f} ms   p99 {p99:8.2f} ms"
 
 
-def network_ms(
-    height: int, width: int, repeats: int, device: torch.device, dtype: torch.dtype = torch.float32
-) -> list[float]:
-    """Time the paper's network (random weights, eager, ``dtype``) at this size."""
+def network_call(
+    height: int, width: int, device: torch.device, dtype: torch.dtype = torch.float32
+) -> Callable[[], object]:
+    """Return a call of the paper's network (random weights, eager, ``dtype``) at this size."""
     config = replace(load_model_config("resnet50_fpn_coco"), pretrained_backbone=None)
     model = build_model(config).eval().to(device, dtype)
     images = torch.randn(1, 3, height, width, device=device, dtype=dtype)
-    with torch.inference_mode():
-        return time_ms(lambda: model(images), repeats, device)
+    return torch.inference_mode()(lambda: model(images))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,22 +96,27 @@ def main(argv: list[str] | None = None) -> None:
     params = PanopticParams(overlap_policy="closest_center")
     size = (args.height, args.width)
     print(f"panoptic head, {args.height}x{args.width}, {len(categories)} classes, {device}, {args.precision}")
-    head_times = {}
+    calls = []
     for n in args.detections:
         sem, dets, centers = random_inputs(categories, n, *size, device, dtype)
         head = partial(
             panoptic_head, sem, dets, centers, categories=categories, output_size=size, params=params
         )
-        head_times[n] = time_ms(head, args.repeats, device)
-        print(f"  {n:4d} detections: {summary(head_times[n])}")
-    net = network_ms(*size, args.repeats, device, dtype)
+        calls.append(timed_ms(head, device))
+    calls.append(timed_ms(network_call(*size, device, dtype), device))
+    times = in_turns(calls, args.repeats, warmup=2)
+    head_times, net = dict(zip(args.detections, times)), times[-1]
+    for n, runs in head_times.items():
+        print(f"  {n:4d} detections: {summary(runs)}")
     print(f"  network (resnet50_fpn_coco): {summary(net)}")
-    for n, times in head_times.items():
-        ratio = statistics.median(times) / statistics.median(net)
-        print(f"  head / network, {n} detections: {ratio:.2f}")
+    shares = {}
+    for n, runs in head_times.items():
+        shares[str(n)] = pair_ratios(runs, net)
+        print("  " + format_ratio(f"head / network, {n} detections", shares[str(n)]))
     write_json(args.json, {
         "size": list(size), "device": str(device), "precision": args.precision, "classes": len(categories),
-        "head_ms": {str(n): times for n, times in head_times.items()}, "network_ms": net,
+        "head_ms": {str(n): runs for n, runs in head_times.items()}, "network_ms": net,
+        "head_over_network": shares,
     })
 
 

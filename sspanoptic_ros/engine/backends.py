@@ -4,8 +4,10 @@
 
 A backend is a callable ``(images (B, 3, H, W)) -> RawOutputs | DetectedOutputs`` with the
 outputs on the engine's device. ``name``, ``device``, ``dtype`` (of the input it expects),
-``precision`` (of its compute) and ``builtin_nms`` (the decode settings of a network that ends
-in NMS and returns ``DetectedOutputs``, else None) describe it.
+``precision`` (of its compute), ``size_divisibility`` (the multiple its input H and W are padded
+to: ``SIZE_DIVISIBILITY``, or what an older model file was made for) and ``builtin_nms`` (the
+decode settings of a network that ends in NMS and returns ``DetectedOutputs``, else None)
+describe it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..formats.onnx_file import INPUT_NAME, PRECISIONS, read_onnx_metadata
 from ..head.detections import Detections
 from ..head.efficient_nms import NMS_OUTPUT_NAMES, efficient_nms_reference
 from ..model import RawOutputs, SSPSNetwork
+from ..model.config import SIZE_DIVISIBILITY
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class TorchBackend:
 
     name = "torch"
     builtin_nms = None
+    size_divisibility = SIZE_DIVISIBILITY
 
     def __init__(
         self,
@@ -99,7 +103,7 @@ class OnnxRuntimeBackend:
 
         meta = read_onnx_metadata(path)
         self.config, self.weights_hash, self.builtin_nms = meta.config, meta.weights_sha256, meta.nms
-        self.precision = meta.precision
+        self.precision, self.size_divisibility = meta.precision, meta.size_divisibility
         self._thing_channels = thing_channels(self.config.categories)
         self.device = torch.device(device)
         self.dtype = torch.float32

@@ -17,7 +17,7 @@ from ..head.decode import DecodeParams, decode_detections
 from ..head.detections import Detections
 from ..head.panoptic import PanopticParams, PanopticResult, panoptic_head
 from ..model import Anchors, ModelConfig
-from ..model.config import DENSE_STRIDE
+from ..model.config import DENSE_STRIDE, SIZE_DIVISIBILITY
 from .backends import DetectedOutputs
 from .preprocess import DEFAULT_MAX_PIXELS, ImageUpload, check_image, network_input_size, preprocess
 from .settings import effective_params, split_settings
@@ -58,6 +58,12 @@ class Engine:
     ):
         if channel_order not in ("rgb", "bgr"):
             raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        if backend.size_divisibility != SIZE_DIVISIBILITY:
+            log.warning(
+                "this %s model file was made for inputs padded to %d: they are padded so; export it "
+                "again (sspanoptic-export) for the cheaper padding to %d",
+                backend.name, backend.size_divisibility, SIZE_DIVISIBILITY,
+            )
         self.backend = backend
         self.config = config
         self.device = backend.device
@@ -139,7 +145,10 @@ class Engine:
         decode = decode or self.decode
         height, width = check_image(image, self.max_pixels)
         size = network_input_size(height, width, self.config)
-        x = preprocess(self._upload(image, self.channel_order), size, self.config, self.backend.dtype)
+        x = preprocess(
+            self._upload(image, self.channel_order), size, self.config, self.backend.dtype,
+            self.backend.size_divisibility,
+        )
         times.preprocess = clock.lap()
         raw = self.backend(x)
         times.network = clock.lap()

@@ -18,6 +18,7 @@ from ..formats.nms_graph import nms_settings_json
 from ..formats.onnx_file import export_onnx, read_onnx_metadata, weights_hash
 from ..head.decode import DecodeParams
 from ..model import load_checkpoint
+from ..model.config import SIZE_DIVISIBILITY
 from .backends import OnnxRuntimeBackend, TorchBackend
 from .engine import Engine
 from .tensorrt_backend import TensorRTBackend, tensorrt_available
@@ -70,8 +71,13 @@ def _cached_onnx(checkpoint: Path, precision: str = "fp32", nms: DecodeParams | 
     with locked(path):  # engines starting together export once
         if path.is_file():
             try:
-                read_onnx_metadata(path)
-                return path
+                padding = read_onnx_metadata(path).size_divisibility
+                if padding == SIZE_DIVISIBILITY:
+                    return path
+                log.warning(
+                    "cached ONNX file %s takes inputs padded to %d: exporting it again for %d",
+                    path, padding, SIZE_DIVISIBILITY,
+                )
             except ValueError as e:
                 log.warning("cached ONNX file is unusable (%s): exporting it again", e)
         log.info("exporting %s to ONNX at %s", checkpoint, path)
@@ -82,7 +88,7 @@ def _cached_plan(onnx_path: Path, device: str) -> Path:
     from ..formats.tensorrt_plan import build_plan, current_key, plan_is_current, profile_for
 
     meta = read_onnx_metadata(onnx_path)
-    profile = profile_for(meta.config)
+    profile = profile_for(meta.config, meta.size_divisibility)
     # One plan per ONNX file (model, precision, NMS): a stale one is rebuilt in place, with the reason logged.
     plan = cache_dir() / f"{onnx_path.stem}.plan"
     key = current_key(meta, profile, device)

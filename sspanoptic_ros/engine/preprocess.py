@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..model.config import ModelConfig
+from ..model.config import SIZE_DIVISIBILITY, ModelConfig
 from ..model.resize import pad_to_divisibility, resize_images, resized_size
 
 # 8K UHD; larger camera images are refused before anything proportional to them is allocated.
@@ -43,16 +43,22 @@ def network_input_size(height: int, width: int, config: ModelConfig) -> tuple[in
     return resized_size(height, width, config.min_size, config.max_size)
 
 
-def preprocess(image: Tensor, size: tuple[int, int], config: ModelConfig, dtype=torch.float32) -> Tensor:
+def preprocess(
+    image: Tensor,
+    size: tuple[int, int],
+    config: ModelConfig,
+    dtype=torch.float32,
+    divisibility: int = SIZE_DIVISIBILITY,
+) -> Tensor:
     """Turn an H x W x 3 uint8 RGB tensor into a normalised, padded (1, 3, h', w') network input.
 
     The image is resized to ``size`` (``resize_images``), normalised with the config's mean/std
-    and zero-padded (the mean colour) to a multiple of 128 (``pad_to_divisibility``).
+    and zero-padded (the mean colour) to a multiple of ``divisibility`` (``pad_to_divisibility``).
     """
     x = resize_images(image.permute(2, 0, 1).unsqueeze(0).float(), size)
     mean = torch.tensor(config.pixel_mean, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(config.pixel_std, device=x.device).view(1, 3, 1, 1)
-    return pad_to_divisibility((x - mean) / std).to(dtype)
+    return pad_to_divisibility((x - mean) / std, divisibility).to(dtype)
 
 
 class ImageUpload:

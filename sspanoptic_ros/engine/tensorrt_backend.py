@@ -55,6 +55,7 @@ class TensorRTBackend:
         self.config, self.build_key = read_sidecar(plan)
         self.builtin_nms = nms_settings_from_json(self.build_key.nms)
         self.precision = self.build_key.precision
+        self.size_divisibility = self.build_key.size_divisibility
         self._thing_channels = thing_channels(self.config.categories)
         self.device = torch.device(device)
         self.dtype = torch.float32  # the plan's input binding is fp32; fp16 is internal

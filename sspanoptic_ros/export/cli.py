@@ -41,8 +41,9 @@ def compare_backends(checkpoint: Path, onnx_path: Path, images: list[np.ndarray]
     torch_engine = Engine(TorchBackend(model), model.config, decode=ort_backend.builtin_nms)
     rows = []
     for image in images:
+        size = network_input_size(*image.shape[:2], model.config)
         x = preprocess(
-            torch.from_numpy(image.copy()), network_input_size(*image.shape[:2], model.config), model.config
+            torch.from_numpy(image.copy()), size, model.config, divisibility=ort_backend.size_divisibility
         )
         with torch.inference_mode():
             ours, theirs = torch_engine.backend(x)._asdict(), ort_backend(x)._asdict()
@@ -104,7 +105,8 @@ def _tensorrt(args) -> int:
     from ..formats.onnx_file import read_onnx_metadata
     from ..formats.tensorrt_plan import build_plan, profile_for
 
-    default = profile_for(read_onnx_metadata(args.onnx).config)
+    meta = read_onnx_metadata(args.onnx)
+    default = profile_for(meta.config, meta.size_divisibility)
     shapes = (args.min_shape, args.opt_shape, args.max_shape)
     profile = tuple(tuple(given) if given else d for given, d in zip(shapes, default))
     plan = build_plan(args.onnx, args.out, profile, args.workspace_gib, args.timing_cache)
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ttrt = sub.add_parser("torch-tensorrt", help="checkpoint -> torch-tensorrt (dynamo) module")
     ttrt.add_argument("checkpoint")
     ttrt.add_argument("out")
-    ttrt.add_argument("--size", type=int, nargs=2, default=(640, 896), metavar=("H", "W"))
+    ttrt.add_argument("--size", type=int, nargs=2, default=(576, 864), metavar=("H", "W"))
     ttrt.add_argument("--precision", default="fp16", choices=("fp32", "fp16"))
     ttrt.set_defaults(run=_torch_tensorrt)
     release = sub.add_parser("release", help="training checkpoint -> deployable fp16 checkpoint")

@@ -91,7 +91,7 @@ class NetworkWithNMS(nn.Module):
         self.decode = decode
 
     def forward(self, images: Tensor) -> tuple[Tensor, ...]:
-        """Run on normalised images (B, 3, H, W), H and W multiples of 128."""
+        """Run on normalised images (B, 3, H, W), H and W multiples of 32."""
         raw = self.model(images)
         height, width = images.shape[-2:]
         anchors = torch.cat(self.model.anchors.grid(height, width, images.device))

@@ -19,6 +19,7 @@ from ..files import write_atomic
 from ..head.decode import DecodeParams
 from ..head.efficient_nms import NMS_OUTPUT_NAMES, PLUGIN_MIN_THRESHOLD
 from ..model import ModelConfig, SSPSNetwork
+from ..model.config import SIZE_DIVISIBILITY
 from .nms_graph import NetworkWithNMS, nms_settings_from_json, nms_settings_json
 
 OUTPUT_NAMES = ("semantic", "cls_logits", "box_deltas", "centers")
@@ -27,6 +28,9 @@ CONFIG_KEY = "sspanoptic_config"
 HASH_KEY = "sspanoptic_weights_sha256"
 PRECISION_KEY = "sspanoptic_precision"
 NMS_KEY = "sspanoptic_nms"
+# Multiple the graph's input H and W are padded to; files without the key were exported for 128.
+PADDING_KEY = "sspanoptic_size_divisibility"
+LEGACY_SIZE_DIVISIBILITY = 128
 DEFAULT_OPSET = 17
 PRECISIONS = ("fp32", "fp16")
 
@@ -38,6 +42,7 @@ class OnnxMetadata(NamedTuple):
     weights_sha256: str
     precision: str  # of the graph's compute; inputs and float outputs are always fp32
     nms: DecodeParams | None  # settings of the EfficientNMS node at the graph's end, or None
+    size_divisibility: int  # inputs must be padded to a multiple of this (the graph pads to it too)
 
 
 class _Fp32GroupNorm(nn.GroupNorm):
@@ -92,8 +97,9 @@ def export_onnx(
 ) -> Path:
     """Export ``model`` to ONNX at ``path`` and return the path.
 
-    ``size`` fixes the input to (H, W) (multiples of 128); without it H and W are dynamic
-    (inputs must then still be multiples of 128, as the engine's pre-processing pads them).
+    ``size`` fixes the input to (H, W) (multiples of ``SIZE_DIVISIBILITY``, 32); without it H and W
+    are dynamic (inputs must then still be such multiples, as the engine's pre-processing pads them;
+    the file's metadata says so under ``PADDING_KEY``).
     ``precision`` fp16 computes in fp16 except GroupNorm (fp32), for TensorRT's strongly typed
     builds; input and float outputs stay fp32. ``nms`` ends the graph in TensorRT's EfficientNMS
     with these settings (only TensorRT runs such a graph). Uses the TorchScript-based exporter:
@@ -111,8 +117,8 @@ def export_onnx(
             f"use a candidate threshold >= {PLUGIN_MIN_THRESHOLD}, got {nms.candidate_threshold}"
         )
     height, width = size or (256, 256)
-    if height % 128 or width % 128:
-        raise ValueError(f"export size must be multiples of 128, got {height} x {width}")
+    if height % SIZE_DIVISIBILITY or width % SIZE_DIVISIBILITY:
+        raise ValueError(f"export size must be multiples of {SIZE_DIVISIBILITY}, got {height} x {width}")
     path = Path(path)
     names = list(OUTPUT_NAMES[: 4 if model.config.use_centers else 3])
     if nms:
@@ -138,6 +144,7 @@ def export_onnx(
         (HASH_KEY, weights_hash(model)),
         (PRECISION_KEY, precision),
         (NMS_KEY, nms_settings_json(nms)),
+        (PADDING_KEY, str(SIZE_DIVISIBILITY)),
     ):
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -166,6 +173,7 @@ def read_onnx_metadata(path: str | Path) -> OnnxMetadata:
             meta.get(HASH_KEY, ""),
             meta.get(PRECISION_KEY, "fp32"),
             nms_settings_from_json(meta.get(NMS_KEY, "")),
+            int(meta.get(PADDING_KEY, LEGACY_SIZE_DIVISIBILITY)),
         )
     except (ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError
         raise ValueError(f"{path}: its sspanoptic_ros metadata is invalid: {e}") from None

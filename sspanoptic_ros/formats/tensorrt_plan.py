@@ -24,22 +24,23 @@ from ..files import write_atomic
 from ..model import ModelConfig, padded_size
 from ..model.config import SIZE_DIVISIBILITY
 from .nms_graph import nms_settings_json
-from .onnx_file import INPUT_NAME, OnnxMetadata, read_onnx_metadata
+from .onnx_file import INPUT_NAME, LEGACY_SIZE_DIVISIBILITY, OnnxMetadata, read_onnx_metadata
 
 log = logging.getLogger(__name__)
 
-# The paper's two input shapes (576 x 576 and 576 x 864), padded to multiples of 128.
-PAPER_PROFILE = ((1, 3, 640, 640), (1, 3, 640, 896), (1, 3, 640, 896))
+# The paper's two input shapes (576 x 576 and 576 x 864), multiples of 32: no padding.
+PAPER_PROFILE = ((1, 3, 576, 576), (1, 3, 576, 864), (1, 3, 576, 864))
 
 
-def profile_for(config: ModelConfig) -> tuple[tuple[int, ...], ...]:
+def profile_for(config: ModelConfig, divisibility: int = SIZE_DIVISIBILITY) -> tuple[tuple[int, ...], ...]:
     """(min, opt, max) input shapes covering every camera image the engine may feed this model.
 
-    Images are resized so that their sides fit min_size / max_size and padded to 128, in either
-    orientation; a very wide image can have a short side down to one stride.
+    Images are resized so that their sides fit min_size / max_size and padded to ``divisibility``
+    (the ONNX file's), in either orientation; a very wide image can have a short side down to
+    one ``divisibility``.
     """
-    short, long = padded_size(config.min_size, config.max_size)
-    return (1, 3, SIZE_DIVISIBILITY, SIZE_DIVISIBILITY), (1, 3, short, long), (1, 3, long, long)
+    short, long = padded_size(config.min_size, config.max_size, divisibility)
+    return (1, 3, divisibility, divisibility), (1, 3, short, long), (1, 3, long, long)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class BuildKey:
     opt_shape: tuple[int, ...]
     max_shape: tuple[int, ...]
     nms: str = ""  # EfficientNMS settings at the plan's end (``nms_settings_json``), "" for none
+    # Multiple the input is padded to (the ONNX file's); sidecars without it are for 128.
+    size_divisibility: int = LEGACY_SIZE_DIVISIBILITY
 
     def digest(self) -> str:
         """Short hash used in the plan's file name."""
@@ -104,6 +107,7 @@ def current_key(meta: OnnxMetadata, profile=PAPER_PROFILE, device: str = "cuda")
         meta.precision,
         *map(tuple, profile),
         nms=nms_settings_json(meta.nms),
+        size_divisibility=meta.size_divisibility,
     )
 
 

@@ -33,7 +33,7 @@ class Anchors:
     def grid(
         self, height: int | Tensor, width: int | Tensor, device: torch.device | str = "cpu"
     ) -> list[Tensor]:
-        """Anchors of each level (n_level, 4) for an input of ``height`` x ``width`` (multiples of 128)."""
+        """Anchors of each level (n_level, 4) for an input of ``height`` x ``width`` (multiples of 32)."""
         levels = []
         for stride, cell in zip(self.strides, self.cell_anchors):
             xs = torch.arange(0, width, stride, dtype=torch.float32, device=device)
@@ -47,7 +47,7 @@ class Anchors:
     def __call__(
         self, height: int, width: int, device: torch.device | str = "cpu"
     ) -> tuple[Tensor, list[int]]:
-        """Anchors for a network input of ``height`` x ``width`` (multiples of 128), cached."""
+        """Anchors for a network input of ``height`` x ``width`` (multiples of 32), cached."""
         key = (height, width, str(device))
         if key not in self._cache:
             levels = self.grid(height, width, device)

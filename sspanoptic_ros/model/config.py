@@ -21,8 +21,10 @@ ENCODER_NORMS = ("frozen_bn", "group_norm")
 # The FPN's levels, finest first; the detector runs on a suffix of them (detector_levels).
 FPN_LEVELS = ("p2", "p3", "p4", "p5", "p6", "p7")
 DETECTOR_LEVEL_CHOICES = (FPN_LEVELS[1:], FPN_LEVELS)
-# p7 has stride 128: network inputs are padded to a multiple of this.
-SIZE_DIVISIBILITY = 128
+# Network inputs are padded to a multiple of this: the stride of p5, the coarsest level the semantic
+# and centre branches sum. p6 and p7 are stride-2 convolutions that take any size (ceil(H / 64),
+# ceil(H / 128) cells), as in torchvision's RetinaNet, which also pads to 32.
+SIZE_DIVISIBILITY = 32
 # Stride of the semantic and centre outputs.
 DENSE_STRIDE = 4
 # Channels of a ResNet encoder's stem; those of every other encoder layer are multiples of it.

@@ -64,7 +64,7 @@ class SSPSNetwork(nn.Module):
         self.anchors = Anchors(config)
 
     def forward(self, images: Tensor) -> RawOutputs:
-        """Run on normalised images (B, 3, H, W); any H, W (padded inside to a multiple of 128)."""
+        """Run on normalised images (B, 3, H, W); any H, W (padded inside to a multiple of 32)."""
         height, width = images.shape[-2:]
         features = list(self.backbone(pad_to_divisibility(images)).values())
         out_h, out_w = -(-height // DENSE_STRIDE), -(-width // DENSE_STRIDE)

@@ -31,14 +31,16 @@ def resize_images(images: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
-def padded_size(height: int, width: int) -> tuple[int, int]:
-    """Network input size of a ``height`` x ``width`` image: padded to the stride of p7 (128)."""
-    step = SIZE_DIVISIBILITY
-    return -(-height // step) * step, -(-width // step) * step
+def padded_size(height: int, width: int, divisibility: int = SIZE_DIVISIBILITY) -> tuple[int, int]:
+    """Network input size of a ``height`` x ``width`` image: padded to a multiple of ``divisibility``.
+
+    ``divisibility`` is ``SIZE_DIVISIBILITY`` (32) except for model files exported for 128.
+    """
+    return -(-height // divisibility) * divisibility, -(-width // divisibility) * divisibility
 
 
-def pad_to_divisibility(images: Tensor) -> Tensor:
+def pad_to_divisibility(images: Tensor, divisibility: int = SIZE_DIVISIBILITY) -> Tensor:
     """Zero-pad images (..., H, W) at the bottom and right to ``padded_size``."""
     height, width = images.shape[-2:]
-    padded_h, padded_w = padded_size(height, width)
+    padded_h, padded_w = padded_size(height, width, divisibility)
     return F.pad(images, (0, padded_w - width, 0, padded_h - height))

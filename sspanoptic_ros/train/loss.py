@@ -92,7 +92,7 @@ def ssps_loss(
 ) -> dict[str, Tensor]:
     """All loss terms of a batch and their weighted sum under ``"total"``.
 
-    ``batch`` is what ``data.transforms.collate`` returns, padded to a multiple of 128, with
+    ``batch`` is what ``data.transforms.collate`` returns, padded to a multiple of 32, with
     ``labels`` given as semantic channels (converted here to detector classes).
     """
     height, width = batch["semantic"].shape[-2:]

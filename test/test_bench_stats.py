@@ -1,0 +1,40 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Benchmark helpers: runs in turns, ratios of the same rounds, exact FLOP counts."""
+
+from functools import partial
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from sspanoptic_ros.bench.stats import gflop, in_turns, pair_ratios
+from sspanoptic_ros.model import build_model
+
+
+def test_calls_run_in_turns_and_ratios_pair_the_same_rounds():
+    order = []
+    load = iter([1, 1, 3, 3, 2, 2, 5, 5])  # the machine's load changes between rounds, not within
+
+    def call(name, cost):
+        def run():
+            order.append(name)
+            return cost * next(load)
+        return run
+
+    a, b = in_turns([call("a", 2.0), call("b", 1.0)], rounds=3, warmup=1)
+    assert order == ["a", "b"] * 4
+    assert (a, b) == ([6.0, 4.0, 10.0], [3.0, 2.0, 5.0])
+    ratio = pair_ratios(a, b)
+    assert (ratio["median"], ratio["min"], ratio["max"]) == (2.0, 2.0, 2.0)
+    with pytest.raises(ValueError):
+        pair_ratios([1.0], [1.0, 2.0])
+
+
+def test_padding_to_32_saves_the_flops_of_128():
+    """A 96 x 148 input costs what its 32-padded 96 x 160 costs, less than the 128-padded 128 x 256."""
+    model = build_model(tiny_config()).eval()
+    unpadded, padded_32, padded_128 = (
+        gflop(partial(model, torch.zeros(1, 3, *size))) for size in [(96, 148), (96, 160), (128, 256)]
+    )
+    assert unpadded == padded_32 < padded_128
