@@ -43,6 +43,8 @@ from std_msgs.msg import Header
 from ..engine import Engine
 from ..engine.startup import EngineStartError, release_device_memory, start_engine
 from .camera import Camera
+from .camera_3d import Camera3D
+from .depth_input import depth_topic_list
 from .outputs import VISION_MISSING
 from .parameter_bridge import ParameterBridge
 from .parameters import check_choices
@@ -89,6 +91,7 @@ class PanopticNode(Node):
         try:
             check_choices(values)
             prefixes = output_prefixes(values["input_topics"])
+            depth_topics = depth_topic_list(values["depth_topics"], values["input_topics"])
         except (ValueError, InvalidTopicNameException) as e:
             self.get_logger().error(f"invalid parameters: {str(e).splitlines()[0]}")
             return TransitionCallbackReturn.FAILURE
@@ -98,6 +101,9 @@ class PanopticNode(Node):
         tracker = self._bridge.tracker_params()
         topics = values["input_topics"]
         self._cameras = [Camera(self, t, p, qos, tracker) for t, p in zip(topics, prefixes)]
+        for camera, depth_topic, prefix in zip(self._cameras, depth_topics, prefixes):
+            if depth_topic:
+                camera.depth3d = Camera3D(self, depth_topic, prefix, qos, values["depth_slop"])
         if VISION_MISSING:
             self.get_logger().warning(VISION_MISSING)
         self._publish_label_info(self._engine.params.score_threshold)
