@@ -3,6 +3,7 @@
 """Launch the panoptic segmentation node, and optionally RViz showing its input and outputs.
 
 ``ros2 launch sspanoptic_ros sspanoptic.launch.py image_topic:=/camera/image_raw use_rviz:=true``
+(with an RGB-D camera also ``depth_topic:=/camera/aligned_depth_to_color/image_raw``)
 (``sspanoptic.launch.xml`` is the same in XML). The node configures and activates itself;
 ``autostart:=false`` leaves it unconfigured for a lifecycle manager or ``ros2 lifecycle set``.
 RViz comes first: with ``use_rviz:=true`` and no rviz2 installed, launch fails before it starts
@@ -39,6 +40,13 @@ def generate_launch_description() -> LaunchDescription:
         ),
         DeclareLaunchArgument(
             "image_topic", default_value="image", description="Camera image topic to segment"
+        ),
+        DeclareLaunchArgument(
+            "depth_topic",
+            default_value="",
+            description="Aligned depth topic of the camera (16UC1 mm or 32FC1 m, e.g. "
+            "/camera/aligned_depth_to_color/image_raw): adds panoptic/points, detections_3d and "
+            "markers; empty: none. Overrides the depth_topics of params_file",
         ),
         DeclareLaunchArgument(
             "namespace", default_value="", description="Namespace of the node and its topics"
@@ -82,6 +90,8 @@ def generate_launch_description() -> LaunchDescription:
                 "model_path": ParameterValue(LaunchConfiguration("model"), value_type=str),
                 "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
                 "autostart": ParameterValue(LaunchConfiguration("autostart"), value_type=bool),
+                # a YAML list of one topic: [''] (no depth) when depth_topic is empty
+                "depth_topics": ParameterValue(["['", LaunchConfiguration("depth_topic"), "']"]),
             },
         ],
         remappings=[image_remap, compressed_remap],

@@ -11,7 +11,8 @@ from std_msgs.msg import Header
 
 from sspanoptic_ros.depth3d import Box3D
 from sspanoptic_ros.ros.depth_input import DepthError, depth_to_metres, depth_topic_list
-from sspanoptic_ros.ros.outputs_3d import cloud_message, detections_3d_message, markers_message
+from sspanoptic_ros.ros.outputs_3d import cloud_message, markers_message
+from sspanoptic_ros.ros.vision import detections_3d_message
 
 HEADER = Header(stamp=Time(sec=3, nanosec=4), frame_id="camera_optical")
 

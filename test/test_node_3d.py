@@ -15,10 +15,19 @@ import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
-from ros_helpers import TIMEOUT, Harness, NodeProcess, image_msg, pixels, raw_pixels, wait_for
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from ros_helpers import (
+    TIMEOUT,
+    Harness,
+    NodeProcess,
+    camera_info,
+    depth_message,
+    image_msg,
+    pixels,
+    raw_pixels,
+    wait_for,
+)
+from sensor_msgs.msg import Image, PointCloud2
 from sensor_msgs_py import point_cloud2
-from std_msgs.msg import Header
 from vision_msgs.msg import Detection3DArray
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -60,22 +69,6 @@ def node(harness, tmp_path_factory):
 @pytest.fixture(scope="module")
 def frame():
     return render_rgbd(4, *SIZE)
-
-
-def depth_message(depth: np.ndarray, encoding: str, stamp: Time) -> Image:
-    values = depth_mm(depth) if encoding == "16UC1" else depth.astype("<f4")
-    msg = Image(height=depth.shape[0], width=depth.shape[1], encoding=encoding,
-                step=values.strides[0], header=Header(stamp=stamp, frame_id="camera_optical"))
-    msg.data = values.tobytes()
-    return msg
-
-
-def camera_info(k, size, stamp: Time) -> CameraInfo:
-    fx, fy, cx, cy = k
-    info = CameraInfo(header=Header(stamp=stamp, frame_id="camera_optical"), height=size[0],
-                      width=size[1], distortion_model="plumb_bob", d=[0.0] * 5)
-    info.k = [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
-    return info
 
 
 def with_stamp(harness, topic: str, stamp: Time):

@@ -99,7 +99,7 @@ class Camera:
             CameraInfo, self.camera_info_topic, self._on_camera_info, qos
         )
         if self.depth3d is not None:
-            self.depth3d.subscribe(node, qos)
+            self.depth3d.subscribe(node, self.subscription.topic_name, qos)
 
     def unsubscribe(self, node: Node) -> None:
         """Destroy the subscriptions; the next stream starts new tracks (ids go on counting)."""

@@ -25,9 +25,9 @@ from .depth_input import THROTTLE, DepthError, DepthInput, DepthOptions, depth_t
 from .outputs_3d import (
     OUTPUTS_3D,
     cloud_message,
-    detections_3d_message,
     markers_message,
     panoptic_colours,
+    vision,
 )
 
 
@@ -43,9 +43,10 @@ class Camera3D:
         }
         self.input: DepthInput | None = None  # while subscribed
 
-    def subscribe(self, node: Node, qos: QoSProfile) -> None:
-        """Subscribe to the depth topic (counts start at 0)."""
+    def subscribe(self, node: Node, image_topic: str, qos: QoSProfile) -> None:
+        """Subscribe to the depth of the images on ``image_topic`` (counts start at 0)."""
         self.input = DepthInput(node, self.topic, qos, self.slop)
+        node.get_logger().info(f"depth of {image_topic}: {self.input.subscription.topic_name}")
 
     def unsubscribe(self, node: Node) -> None:
         """Destroy the depth subscription."""
@@ -99,7 +100,7 @@ class Camera3D:
                 cloud.points.cpu().numpy(), panoptic_colours(labels_np, labels.lut), labels_np, header
             ))
         if "detections_3d" in wanted:
-            self.publishers["detections_3d"].publish(detections_3d_message(boxes, header))
+            self.publishers["detections_3d"].publish(vision.detections_3d_message(boxes, header))
         if "markers" in wanted:
             colours = panoptic_colours(np.array([b.id for b in boxes]), labels.lut)
             self.publishers["markers"].publish(markers_message(boxes, colours, labels.names, header))

@@ -7,8 +7,9 @@ All in the camera's optical frame, in metres, with a copy of the colour image's 
 
 - ``points``: PointCloud2 of the valid depth pixels, fields x y z (float32), rgb (float32 holding
   0x00RRGGBB, rviz's RGB8 transformer) and label (uint32, the pixel's panoptic id);
-- ``detections_3d``: one Detection3D per thing with enough points: id its panoptic id, bbox
-  centre the points' median, size their 5th..95th percentile span;
+- ``detections_3d`` (``vision.detections_3d_message``; not without vision_msgs): one
+  Detection3D per thing with enough points: id its panoptic id, bbox centre the points'
+  median, size their 5th..95th percentile span;
 - ``markers``: DELETEALL, then a box and a text (class name and id) per 3D detection.
 """
 
@@ -20,14 +21,18 @@ import numpy as np
 from sensor_msgs.msg import PointCloud2, PointField
 from sensor_msgs_py import point_cloud2
 from std_msgs.msg import ColorRGBA, Header
-from vision_msgs.msg import Detection3D, Detection3DArray, ObjectHypothesisWithPose
 from visualization_msgs.msg import Marker, MarkerArray
 
 from ..depth3d import Box3D
 from ..head.panoptic import ID_DIVISOR
 from ..visualization import colorize_panoptic
+from .outputs import vision
 
-OUTPUTS_3D = {"points": PointCloud2, "detections_3d": Detection3DArray, "markers": MarkerArray}
+OUTPUTS_3D = {
+    "points": PointCloud2,
+    **({"detections_3d": vision.Detection3DArray} if vision else {}),  # none without vision_msgs
+    "markers": MarkerArray,
+}
 CLOUD_FIELDS = [
     PointField(name=name, offset=4 * i, datatype=datatype, count=1)
     for i, (name, datatype) in enumerate(
@@ -55,22 +60,6 @@ def cloud_message(points: np.ndarray, colours: np.ndarray, labels: np.ndarray, h
     cloud["rgb"] = packed.view(np.float32)
     cloud["label"] = labels
     return point_cloud2.create_cloud(copy.deepcopy(header), CLOUD_FIELDS, cloud)
-
-
-def detections_3d_message(boxes: list[Box3D], header: Header) -> Detection3DArray:
-    """One Detection3D per box: id its panoptic id, one hypothesis (class id, score)."""
-    msg = Detection3DArray(header=copy.deepcopy(header))
-    for box in boxes:
-        detection = Detection3D(header=copy.deepcopy(header), id=str(box.id))
-        position, size = detection.bbox.center.position, detection.bbox.size
-        position.x, position.y, position.z = box.centre
-        size.x, size.y, size.z = box.size
-        hypothesis = ObjectHypothesisWithPose()
-        hypothesis.hypothesis.class_id = str(box.category_id)
-        hypothesis.hypothesis.score = box.score
-        detection.results.append(hypothesis)
-        msg.detections.append(detection)
-    return msg
 
 
 def markers_message(
