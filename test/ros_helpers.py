@@ -27,8 +27,8 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
 from sspanoptic_ros.bench import session
+from sspanoptic_ros.data.depth_files import depth_mm
 from sspanoptic_ros.data.synthetic import render_scene
-from sspanoptic_ros.data.synthetic_depth import depth_mm
 from sspanoptic_ros.ros.node import PanopticNode
 from sspanoptic_ros.visualization import color_lut, colorize_panoptic
 

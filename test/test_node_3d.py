@@ -31,8 +31,9 @@ from sensor_msgs_py import point_cloud2
 from vision_msgs.msg import Detection3DArray
 from visualization_msgs.msg import Marker, MarkerArray
 
+from sspanoptic_ros.data.depth_files import depth_mm
 from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES
-from sspanoptic_ros.data.synthetic_depth import depth_mm, render_rgbd
+from sspanoptic_ros.data.synthetic_depth import render_rgbd
 from sspanoptic_ros.visualization import color_lut, colorize_panoptic
 
 SIZE = (256, 384)  # the demo model's training size

@@ -95,9 +95,3 @@ def render_rgbd(seed: int | tuple[int, ...], height: int = 256, width: int = 384
     k = camera_k(height, width)
     depth, centres = render_depth(ids, segments_info, k)
     return RGBDFrame(rgb, ids, segments_info, depth, k, centres)
-
-
-def depth_mm(depth: np.ndarray) -> np.ndarray:
-    """Return metres as 16UC1 millimetres (0 = no return; beyond 65.535 m: no return)."""
-    mm = np.rint(np.nan_to_num(depth, nan=0.0, posinf=0.0) * 1000.0)
-    return np.where((mm > 0) & (mm <= 65535), mm, 0).astype(np.uint16)

@@ -21,12 +21,12 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from ..depth3d import Intrinsics, panoptic_cloud, thing_boxes
 from ..head.panoptic import PanopticResult
+from ..visualization import panoptic_colours
 from .depth_input import THROTTLE, DepthError, DepthInput, DepthOptions, depth_to_metres
 from .outputs_3d import (
     OUTPUTS_3D,
     cloud_message,
     markers_message,
-    panoptic_colours,
     vision,
 )
 

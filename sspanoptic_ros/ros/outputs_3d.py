@@ -24,8 +24,6 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from ..depth3d import Box3D
-from ..head.panoptic import ID_DIVISOR
-from ..visualization import colorize_panoptic
 from .outputs import vision
 
 OUTPUTS_3D = {
@@ -43,12 +41,6 @@ CLOUD_FIELDS = [
 MARKER_NAMESPACE = "sspanoptic"
 MARKER_ALPHA = 0.5  # opacity of the boxes
 TEXT_HEIGHT = 0.1  # metres
-
-
-def panoptic_colours(ids: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """(N, 3) uint8 colours of (N,) panoptic ids, as ``panoptic/colored`` shows them (no blending)."""
-    ids = np.asarray(ids, np.int64).reshape(1, -1)
-    return colorize_panoptic(ids // ID_DIVISOR, ids % ID_DIVISOR, lut)[0]
 
 
 def cloud_message(points: np.ndarray, colours: np.ndarray, labels: np.ndarray, header: Header) -> PointCloud2:
