@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .head.panoptic import PanopticResult
+from .head.panoptic import ID_DIVISOR, PanopticResult
 
 # Percentiles of a thing's points that bound its 3D box on each axis (robust to stray pixels).
 BOX_PERCENTILES = (0.05, 0.95)
@@ -147,10 +147,12 @@ def thing_boxes(cloud: Cloud, result: PanopticResult, min_points: int) -> list[B
     boxes = []
     low, high = BOX_PERCENTILES
     levels = torch.tensor([low, 0.5, high], device=cloud.points.device)
+    things = cloud.labels % ID_DIVISOR > 0  # instance > 0: the thing pixels, searched below
+    labels, thing_points = cloud.labels[things], cloud.points[things]
     for segment in result.segments:
         if not segment.isthing:
             continue
-        points = cloud.points[cloud.labels == segment.id]
+        points = thing_points[labels == segment.id]
         if len(points) < max(min_points, 1):
             continue
         lo, centre, hi = torch.quantile(points, levels, dim=0).tolist()

@@ -75,5 +75,6 @@ def colorize_panoptic(
 
 def panoptic_colours(ids: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """(N, 3) uint8 colours of (N,) panoptic ids, as ``panoptic/colored`` shows them (no blending)."""
-    ids = np.asarray(ids, np.int64).reshape(1, -1)
-    return colorize_panoptic(ids // ID_DIVISOR, ids % ID_DIVISOR, lut)[0]
+    ids = np.asarray(ids, np.int64)
+    shaded = np.rint(lut[:, None, :] * INSTANCE_SHADES[None, :, None]).astype(np.uint8)  # (C, 5, 3)
+    return shaded[ids // ID_DIVISOR, ids % ID_DIVISOR % len(INSTANCE_SHADES)]

@@ -9,10 +9,12 @@ from sensor_msgs.msg import Image
 from sensor_msgs_py import point_cloud2
 from std_msgs.msg import Header
 
+from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES
 from sspanoptic_ros.depth3d import Box3D
 from sspanoptic_ros.ros.depth_input import DepthError, depth_to_metres, depth_topic_list
 from sspanoptic_ros.ros.outputs_3d import cloud_message, markers_message
 from sspanoptic_ros.ros.vision import detections_3d_message
+from sspanoptic_ros.visualization import color_lut, colorize_panoptic, panoptic_colours
 
 HEADER = Header(stamp=Time(sec=3, nanosec=4), frame_id="camera_optical")
 
@@ -81,3 +83,10 @@ def test_detections_and_markers_follow_the_boxes():
     assert [m.action for m in markers] == [3, 0, 0] and markers[2].text == "disc 1007"
     assert markers[1].scale.z == pytest.approx(1e-3)  # a flat thing still shows
     assert markers[2].pose.position.y < 0.2 - 0.2  # the label sits above the box (y down)
+
+
+def test_point_colours_are_the_colours_of_the_panoptic_picture():
+    lut = color_lut(SYNTHETIC_CATEGORIES)
+    ids = np.random.default_rng(0).choice([0, 1001, 1002, 2003, 3004, 3005, 11000, 14000], 200)
+    expected = colorize_panoptic((ids // 1000)[None], (ids % 1000)[None], lut)[0]
+    np.testing.assert_array_equal(panoptic_colours(ids, lut), expected)

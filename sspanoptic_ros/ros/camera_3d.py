@@ -18,6 +18,7 @@ from diagnostic_msgs.msg import KeyValue
 from rclpy.lifecycle import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
 
 from ..depth3d import Intrinsics, panoptic_cloud, thing_boxes
 from ..head.panoptic import PanopticResult
@@ -87,38 +88,43 @@ class Camera3D:
                 f"depth_slop {self.slop:g} s of the image stamp", throttle_duration_sec=THROTTLE)
             return
         try:
-            cloud, boxes = self._geometry(result, depth, info, options, max_pixels)
+            messages = messages_3d(result, depth, info, options, labels, max_pixels, wanted, image.header)
         except DepthError as error:
             depth_input.counts.add("refused")
             log(f"no 3D outputs: depth on {depth_input.subscription.topic_name} refused: {error}",
                 throttle_duration_sec=THROTTLE)
             return
-        header = image.header
-        if "points" in wanted:
-            labels_np = cloud.labels.cpu().numpy()
-            self.publishers["points"].publish(cloud_message(
-                cloud.points.cpu().numpy(), panoptic_colours(labels_np, labels.lut), labels_np, header
-            ))
-        if "detections_3d" in wanted:
-            self.publishers["detections_3d"].publish(vision.detections_3d_message(boxes, header))
-        if "markers" in wanted:
-            colours = panoptic_colours(np.array([b.id for b in boxes]), labels.lut)
-            self.publishers["markers"].publish(markers_message(boxes, colours, labels.names, header))
+        for name, msg in messages.items():
+            self.publishers[name].publish(msg)
 
-    @staticmethod
-    def _geometry(result, depth: Image, info, options: DepthOptions, max_pixels: int):
-        """Return the cloud and thing boxes of a frame; DepthError saying why there are none."""
-        if info is None:
-            raise DepthError("no camera_info received yet (the intrinsics K)")
-        height, width = result.panoptic.shape
-        metres = depth_to_metres(depth, max_pixels)
-        try:
-            k = Intrinsics.from_k(info.k, info.width or width, info.height or height)
-            cloud = panoptic_cloud(result, metres, k.registered(height, width),
-                                   options.depth_min, options.depth_max, options.stride)
-        except ValueError as error:
-            raise DepthError(str(error)) from error
-        if not len(cloud.points):
-            raise DepthError(f"no valid depth value within depth_min {options.depth_min:g} .. "
-                             f"depth_max {options.depth_max:g} m")
-        return cloud, thing_boxes(cloud, result, options.min_points)
+
+def messages_3d(
+    result: PanopticResult, depth: Image, info: CameraInfo | None, options: DepthOptions, labels,
+    max_pixels: int, wanted: set[str], header: Header,
+) -> dict:
+    """Return the 3D output messages named in ``wanted``; DepthError saying why there are none."""
+    if info is None:
+        raise DepthError("no camera_info received yet (the intrinsics K)")
+    height, width = result.panoptic.shape
+    metres = depth_to_metres(depth, max_pixels)
+    try:
+        k = Intrinsics.from_k(info.k, info.width or width, info.height or height)
+        cloud = panoptic_cloud(result, metres, k.registered(height, width),
+                               options.depth_min, options.depth_max, options.stride)
+    except ValueError as error:
+        raise DepthError(str(error)) from error
+    if not len(cloud.points):
+        raise DepthError(f"no valid depth value within depth_min {options.depth_min:g} .. "
+                         f"depth_max {options.depth_max:g} m")
+    boxes = thing_boxes(cloud, result, options.min_points)
+    messages = {}
+    if "points" in wanted:
+        ids = cloud.labels.cpu().numpy()
+        messages["points"] = cloud_message(
+            cloud.points.cpu().numpy(), panoptic_colours(ids, labels.lut), ids, header)
+    if "detections_3d" in wanted:
+        messages["detections_3d"] = vision.detections_3d_message(boxes, header)
+    if "markers" in wanted:
+        colours = panoptic_colours(np.array([b.id for b in boxes]), labels.lut)
+        messages["markers"] = markers_message(boxes, colours, labels.names, header)
+    return messages
