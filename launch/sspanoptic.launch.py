@@ -3,6 +3,7 @@
 """Launch the panoptic segmentation node, and optionally RViz showing its input and outputs.
 
 ``ros2 launch sspanoptic_ros sspanoptic.launch.py image_topic:=/camera/image_raw use_rviz:=true``
+(with an RGB-D camera also ``depth_topic:=/camera/aligned_depth_to_color/image_raw``)
 (``sspanoptic.launch.xml`` declares the same arguments and includes this file). The node
 configures and activates itself; ``autostart:=false`` leaves it unconfigured for a lifecycle
 manager or ``ros2 lifecycle set``. Its camera_info and outputs follow ``image_topic``
@@ -43,6 +44,13 @@ def generate_launch_description() -> LaunchDescription:
         ),
         DeclareLaunchArgument(
             "image_topic", default_value="image", description="Camera image topic to segment"
+        ),
+        DeclareLaunchArgument(
+            "depth_topic",
+            default_value="",
+            description="Aligned depth topic of the camera (16UC1 mm or 32FC1 m, e.g. "
+            "/camera/aligned_depth_to_color/image_raw): adds panoptic/points, detections_3d and "
+            "markers; empty: none. Overrides the depth_topics of params_file",
         ),
         DeclareLaunchArgument(
             "namespace", default_value="", description="Namespace of the node and its topics"
@@ -109,6 +117,8 @@ def generate_launch_description() -> LaunchDescription:
                 "autostart": ParameterValue(LaunchConfiguration("autostart"), value_type=bool),
                 "input_reliability": ParameterValue(LaunchConfiguration("input_reliability"), value_type=str),
                 "use_compressed": ParameterValue(LaunchConfiguration("use_compressed"), value_type=bool),
+                # a YAML list of one topic: [''] (no depth) when depth_topic is empty
+                "depth_topics": ParameterValue(["['", LaunchConfiguration("depth_topic"), "']"]),
             },
         ],
         ros_arguments=["--log-level", LaunchConfiguration("log_level")],

@@ -7,6 +7,7 @@
    bag through it at 5 Hz and runs a short peak-throughput search, and prints the benchmark.
 3. Saves the node's colourised outputs of the 5 Hz run: a few PNG frames and a GIF.
 4. Sends the two COCO sample photos through the node and saves their colourised outputs.
+5. Shows one synthetic RGB-D frame in 3D: labelled points and thing boxes (``demo_3d``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from .bench.bag_writer import synthetic_frames, write_bag
 from .bench.node_throughput import BagBenchmark
 from .bench.report import format_report, plot_report
 from .bench.session import NodeSession
+from .demo_3d import demo_3d
+from .engine import create_engine
 from .paths import default_model_path
 
 COCO_SAMPLE = Path(sspanoptic_ros.__file__).resolve().parents[2] / "shared/data/coco_panoptic_sample"
@@ -141,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         print(COCO_NOTE)
     print(f"benchmark: {args.out / 'report.json'}, plot: {plot_report(report, args.out / 'report.png')},"
           f" node log: {args.out / 'node.log'}")
+    engine = create_engine(model, args.backend, "cpu" if args.backend in ("auto", "torch") else None)
+    print(f"3D: one synthetic RGB-D frame as labelled points and thing boxes: "
+          f"{demo_3d(engine, args.out / 'rgbd_3d.png')}")
     print(f"demo finished in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -4,7 +4,9 @@
 
 For every input frame it writes a COCO panoptic PNG (segment id = category * 1000 + instance)
 and a colourised overlay; ``predictions.json`` collects the COCO ``annotations`` with their
-``segments_info`` and the model's ``categories`` (see ``predictions``).
+``segments_info`` and the model's ``categories`` (see ``predictions``). With ``--depth DIR
+--intrinsics fx fy cx cy`` it also writes ``clouds/<name>.ply`` per image: the labelled points
+of the aligned depth image ``DIR/<name>.{png,tif,tiff,npy}`` (``data.depth_files``, ``depth3d``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from .data.coco import read_rgb
+from .data.depth_files import find_depth, read_depth, write_ply
 from .data.video import video_frames
+from .depth3d import Intrinsics, panoptic_cloud
 from .engine import BACKENDS, ImageError, create_engine
-from .head.panoptic import OVERLAP_POLICIES
+from .head.panoptic import OVERLAP_POLICIES, PanopticResult
 from .paths import default_model_path
 from .predictions import PredictionWriter
 from .progress import progress
 from .tracking import Tracker
+from .visualization import color_lut, panoptic_colours
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -60,6 +65,16 @@ def read_frames(path: Path, tracker: Tracker | None = None) -> Iterator[tuple[st
         yield f"{path.stem}_{index:06d}", frame
 
 
+def write_cloud(path: Path, result: PanopticResult, depth_file: Path, k: tuple, lut: np.ndarray,
+                depth_range: tuple[float, float]) -> int:
+    """Write the labelled cloud of ``result`` and an aligned depth file as PLY; return its points."""
+    height, width = result.panoptic.shape
+    cloud = panoptic_cloud(result, read_depth(depth_file), Intrinsics(*k, width, height), *depth_range)
+    labels = cloud.labels.cpu().numpy()
+    write_ply(path, cloud.points.cpu().numpy(), panoptic_colours(labels, lut), labels)
+    return len(labels)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="sspanoptic-infer", description=__doc__.splitlines()[0])
@@ -79,7 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         help="number thing segments by track id over the frames, in the order given (each video "
         "starts new tracks): segment ids category * 1000 + track id, stable over the sequence",
     )
+    parser.add_argument("--depth", type=Path, help="folder of depth images aligned to the inputs "
+                        "(same name; 16-bit PNG mm, float TIFF or .npy m): also write clouds/*.ply")
+    parser.add_argument("--intrinsics", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"),
+                        help="pinhole intrinsics of the colour images (pixels), for --depth")
+    parser.add_argument("--depth-range", type=float, nargs=2, default=(0.1, 20.0),
+                        metavar=("MIN", "MAX"), help="metres of depth that give points")
     args = parser.parse_args(argv)
+    if (args.depth is None) != (args.intrinsics is None):
+        parser.error("--depth and --intrinsics go together")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         files = list_inputs(args.inputs)
@@ -91,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     writer = PredictionWriter(args.out, engine.config.categories, args.alpha)
     failed = 0
     tracker = Tracker() if args.track else None
+    lut = color_lut(engine.config.categories)
     frames = (frame for path in files for frame in read_frames(path, tracker))
     total = len(files) if all(p.suffix.lower() in IMAGE_SUFFIXES for p in files) else None
     for name, image in progress(frames, total, "infer"):
@@ -100,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
                 result = tracker.track(result)
             # COCO file names are the zero-padded integer image id (000000139.jpg -> 139).
             writer.add(name, int(name) if name.isdigit() else name, image, result)
-        except ImageError as e:
+            if args.depth is not None:
+                (Path(args.out) / "clouds").mkdir(parents=True, exist_ok=True)
+                write_cloud(Path(args.out) / "clouds" / f"{name}.ply", result, find_depth(args.depth, name),
+                            args.intrinsics, lut, args.depth_range)
+        except (ImageError, FileNotFoundError, ValueError) as e:
             failed += 1
             logging.error("%s: %s", name, e)
     print(f"wrote {len(writer.annotations)} predictions to {writer.close()} ({failed} failed)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from sspanoptic_ros.categories import UNKNOWN_ID, Category
+from sspanoptic_ros.head.panoptic import ID_DIVISOR
 
 # Brightness factors cycled over instance ids (id % 5). Consecutive ids differ by at least
 # 0.25, so neighbouring instances of one class get visibly different shades of its colour;
@@ -70,3 +71,10 @@ def colorize_panoptic(
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         colors = alpha * colors + (1.0 - alpha) * image.astype(np.float32)
     return np.rint(colors).astype(np.uint8)
+
+
+def panoptic_colours(ids: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """(N, 3) uint8 colours of (N,) panoptic ids, as ``panoptic/colored`` shows them (no blending)."""
+    ids = np.asarray(ids, np.int64)
+    shaded = np.rint(lut[:, None, :] * INSTANCE_SHADES[None, :, None]).astype(np.uint8)  # (C, 5, 3)
+    return shaded[ids // ID_DIVISOR, ids % ID_DIVISOR % len(INSTANCE_SHADES)]

@@ -23,10 +23,11 @@ from rcl_interfaces.srv import SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
 from sspanoptic_ros.bench import session
+from sspanoptic_ros.data.depth_files import depth_mm
 from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.ros.node import PanopticNode
 from sspanoptic_ros.visualization import color_lut, colorize_panoptic
@@ -83,6 +84,22 @@ def compressed_msg(rgb: np.ndarray, fmt: str, stamp: Time) -> CompressedImage:
     msg = CompressedImage(format=fmt, header=Header(stamp=stamp, frame_id=f"camera_{fmt}"))
     msg.data = data.tobytes()
     return msg
+
+
+def depth_message(depth: np.ndarray, encoding: str, stamp: Time) -> Image:
+    values = depth_mm(depth) if encoding == "16UC1" else depth.astype("<f4")
+    msg = Image(height=depth.shape[0], width=depth.shape[1], encoding=encoding,
+                step=values.strides[0], header=Header(stamp=stamp, frame_id="camera_optical"))
+    msg.data = values.tobytes()
+    return msg
+
+
+def camera_info(k, size, stamp: Time) -> CameraInfo:
+    fx, fy, cx, cy = k
+    info = CameraInfo(header=Header(stamp=stamp, frame_id="camera_optical"), height=size[0],
+                      width=size[1], distortion_model="plumb_bob", d=[0.0] * 5)
+    info.k = [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+    return info
 
 
 # --- the test-side ROS node and the node process ---------------------------------------

@@ -13,6 +13,7 @@ import yaml
 from conftest import REPO
 
 from sspanoptic_ros.ros.outputs import ID_IMAGES
+from sspanoptic_ros.ros.outputs_3d import OUTPUTS_3D
 from sspanoptic_ros.ros.parameters import PARAMETER_NAMES, PARAMETERS, descriptor
 from sspanoptic_ros.ros.topics import output_prefix
 
@@ -51,10 +52,15 @@ def test_parameter_descriptors():
     assert "closest_center" in descriptors["overlap_policy"].additional_constraints
 
 
-def test_rviz_config_shows_input_colored_and_semantic():
+def test_rviz_config_shows_input_colored_semantic_points_and_markers():
     config = yaml.safe_load(RVIZ_FILE.read_text())
     displays = config["Visualization Manager"]["Displays"]
     topics = {d["Topic"]["Value"] for d in displays if d["Class"] == "rviz_default_plugins/Image"}
     assert topics == {"image", "panoptic/colored", "panoptic/semantic"}
     outputs = {f"{output_prefix('image')}/{name}" for name in (*ID_IMAGES, "colored")}
     assert topics - {"image"} <= outputs
+    shown_3d = {d["Class"]: d for d in displays if d["Class"] != "rviz_default_plugins/Image"}
+    assert shown_3d["rviz_default_plugins/PointCloud2"]["Topic"]["Value"] == "panoptic/points"
+    assert shown_3d["rviz_default_plugins/PointCloud2"]["Color Transformer"] == "RGB8"
+    assert shown_3d["rviz_default_plugins/MarkerArray"]["Topic"]["Value"] == "panoptic/markers"
+    assert {"points", "markers"} <= set(OUTPUTS_3D)  # what the node publishes with depth

@@ -27,7 +27,7 @@ PLATFORMS = {"humble": "ubuntu:jammy", "jazzy": "ubuntu:noble", "kilted": "ubunt
 # Python modules that are ROS packages of the same name.
 ROS_MODULES = {"rclpy", "rcl_interfaces", "sensor_msgs", "std_msgs", "diagnostic_msgs",
                "lifecycle_msgs", "builtin_interfaces", "ament_index_python", "launch", "launch_ros",
-               "vision_msgs"}
+               "vision_msgs", "visualization_msgs", "message_filters", "sensor_msgs_py"}
 PYTHON_KEYS = {"numpy": "python3-numpy", "yaml": "python3-yaml", "cv2": "python3-opencv",
                "pytest": "python3-pytest", "catkin_pkg": "python3-catkin-pkg", "scipy": "python3-scipy"}
 # Imported, but not for rosdep to install (README, "On a robot").

@@ -16,19 +16,31 @@ import re
 import signal
 import time
 
+import numpy as np
 import pytest
 import rclpy
 import torch
 import yaml
 from colcon_helpers import Install, Session, next_domain_id
 from conftest import REPO, tiny_config
-from ros_helpers import Harness, check_outputs, compressed_msg, image_msg, photo, raw_pixels
+from ros_helpers import (
+    Harness,
+    camera_info,
+    check_outputs,
+    compressed_msg,
+    depth_message,
+    image_msg,
+    photo,
+    raw_pixels,
+)
 from sensor_msgs.msg import CameraInfo
 
 from sspanoptic_ros.bench.session import ROS_ENVIRONMENT
+from sspanoptic_ros.data.synthetic_depth import render_rgbd
 from sspanoptic_ros.engine import create_engine
 from sspanoptic_ros.model import build_model, save_checkpoint
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
+from sspanoptic_ros.ros.outputs_3d import OUTPUTS_3D
 
 pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
 
@@ -147,6 +159,37 @@ def test_launch_file_serves_every_output_and_ctrl_c_ends_it(
 
 
 @pytest.mark.parametrize("launch_file", LAUNCH_FILES)
+def test_launch_file_with_depth_topic_serves_the_3d_outputs(
+        launch_file, colcon_install, tiny_model, ros_side, tmp_path):
+    """depth_topic reaches the node: RGB-D frames give points, 3D detections and markers."""
+    domain_id, harness = ros_side
+    model_path, _ = tiny_model
+    session = launch(colcon_install, launch_file, domain_id, tmp_path / "launch.log",
+                     "namespace:=rgbd", "depth_topic:=aligned_depth/image_raw", "backend:=torch",
+                     f"model:={model_path}", f"params_file:={params_file(tmp_path, device='cpu')}")
+    try:
+        for name, msg_type in OUTPUTS_3D.items():
+            harness.subscribe(f"/rgbd/panoptic/{name}", msg_type)
+        frame = render_rgbd(5, 72, 108)
+        deadline = time.monotonic() + 120
+        while not all(harness.received(f"/rgbd/panoptic/{n}") for n in OUTPUTS_3D):
+            assert time.monotonic() < deadline, session.text()
+            stamp = harness.next_stamp()
+            harness.publish("/rgbd/camera_info", camera_info(frame.k, (72, 108), stamp))
+            harness.publish("/rgbd/aligned_depth/image_raw", depth_message(frame.depth, "16UC1", stamp))
+            harness.publish("/rgbd/image", image_msg(raw_pixels(frame.rgb, "rgb8"), 108, "rgb8", stamp))
+            time.sleep(1.0)
+        cloud = harness.received("/rgbd/panoptic/points")[0][0]
+        valid = (frame.depth >= 0.1) & (frame.depth <= 20.0)
+        assert cloud.width * cloud.height == np.count_nonzero(valid)
+        assert harness.received("/rgbd/panoptic/markers")[0][0].markers[0].action == 3  # DELETEALL
+        assert "depth of /rgbd/image: /rgbd/aligned_depth/image_raw" in session.text()
+        assert_interrupt_ends_cleanly(session)
+    finally:
+        session.kill()
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES)
 def test_use_rviz_without_rviz2_fails_before_starting_anything(launch_file, colcon_install, tmp_path,
                                                                monkeypatch):
     from ament_index_python.packages import PackageNotFoundError, get_package_prefix
@@ -231,8 +274,9 @@ def test_both_launch_files_declare_the_same_arguments(colcon_install):
         return {name: " ".join(line.strip() for line in body.splitlines()) for name, body in blocks}
 
     py, xml = arguments("sspanoptic.launch.py"), arguments("sspanoptic.launch.xml")
-    assert set(py) == {"model", "backend", "image_topic", "namespace", "params_file", "autostart",
-                       "respawn", "use_rviz", "input_reliability", "use_compressed", "log_level"}
+    assert set(py) == {"model", "backend", "image_topic", "depth_topic", "namespace", "params_file",
+                       "autostart", "respawn", "use_rviz", "input_reliability", "use_compressed",
+                       "log_level"}
     assert set(xml) == set(py)
     for name in py:
         literal = "find-pkg-share" not in xml[name] and "FindPackageShare" not in py[name]

@@ -1,9 +1,9 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``sspanoptic-bench``: ``engine``, ``head``, ``agreement``, ``bag`` (ROS node), ``soak`` and ``track``.
+"""``sspanoptic-bench``: engine, head, agreement, bag (ROS node), soak, track and depth (3D).
 
 ``engine``: backends and stages; ``agreement``: engine variants against fp32 eager outputs;
-``track``: the tracker's STQ / AQ and cost on synthetic sequences.
+``track``: the tracker's STQ / AQ and cost on synthetic sequences; ``depth``: the 3D outputs' cost.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ COMMANDS = {
     "bag": "sspanoptic_ros.bench.node_throughput",
     "soak": "sspanoptic_ros.bench.soak",
     "track": "sspanoptic_ros.bench.track",
+    "depth": "sspanoptic_ros.bench.depth_cost",
 }
 
 

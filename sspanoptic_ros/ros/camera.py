@@ -24,6 +24,7 @@ from ..categories import Category
 from ..head.panoptic import PanopticResult
 from ..tracking import Tracker, TrackerParams
 from ..visualization import color_lut
+from .camera_3d import Camera3D
 from .diagnostics import HealthLimits, InferenceStats, camera_status
 from .image_codec import compress_image
 from .latest_frame import SlotCounts
@@ -83,6 +84,7 @@ class Camera:
         self.last_stamp = -1  # header stamp (ns) of the latest tracked frame
         self.stats = InferenceStats()
         self.silence_logged = "", 0.0  # the last warning that no image came, and when
+        self.depth3d: Camera3D | None = None  # the 3D outputs, for a camera with a depth topic
 
     @property
     def camera_info_topic(self) -> str:
@@ -97,6 +99,8 @@ class Camera:
         self.camera_info_subscription = node.create_subscription(
             CameraInfo, self.camera_info_topic, self._on_camera_info, qos
         )
+        if self.depth3d is not None:
+            self.depth3d.subscribe(node, self.subscription.topic_name, qos)
 
     def unsubscribe(self, node: Node) -> None:
         """Destroy the subscriptions; the next stream starts new tracks (ids go on counting)."""
@@ -107,6 +111,8 @@ class Camera:
                 node.destroy_subscription(subscription)
         self.subscription = self.camera_info_subscription = None
         self.camera_info = None
+        if self.depth3d is not None:
+            self.depth3d.unsubscribe(node)
 
     def destroy(self, node: Node) -> None:
         """Destroy the publishers."""
@@ -114,6 +120,8 @@ class Camera:
             node.destroy_lifecycle_publisher(publisher)
         if self.label_info is not None:
             node.destroy_publisher(self.label_info)
+        if self.depth3d is not None:
+            self.depth3d.destroy(node)
 
     def track(self, result: PanopticResult, header: Header, enabled: bool, log: Callable[[str], None]):
         """Return the frame numbered by track id if ``enabled``; stamps going back start afresh."""
@@ -175,7 +183,10 @@ class Camera:
         """Return this camera's diagnostics over the period since the last call."""
         no_info = "" if self.camera_info is not None else self.camera_info_subscription.topic_name
         age = time.monotonic() - self.last_image
-        return camera_status(name, self.stats.report(), counts, info, limits, age, no_info, silence)
+        status = camera_status(name, self.stats.report(), counts, info, limits, age, no_info, silence)
+        if self.depth3d is not None:
+            status.values += self.depth3d.diagnostics()
+        return status
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.camera_info = msg

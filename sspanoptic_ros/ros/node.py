@@ -44,6 +44,8 @@ from std_msgs.msg import Header
 from ..engine import Engine
 from ..engine.startup import EngineStartError, release_device_memory, start_engine
 from .camera import Camera
+from .camera_3d import Camera3D
+from .depth_input import depth_topic_list
 from .outputs import VISION_MISSING
 from .parameter_bridge import ParameterBridge
 from .parameters import check_choices
@@ -91,6 +93,7 @@ class PanopticNode(Node):
             check_choices(values)
             topics = camera_topics(values["input_topics"], values["use_compressed"], self.resolve_topic_name)
             prefixes = output_prefixes([t.name for t in topics])
+            depth_topics = depth_topic_list(values["depth_topics"], values["input_topics"])
         except (ValueError, InvalidTopicNameException) as e:
             self.get_logger().error(f"invalid parameters: {str(e).splitlines()[0]}")
             return TransitionCallbackReturn.FAILURE
@@ -99,6 +102,9 @@ class PanopticNode(Node):
         qos = stream_qos(values["output_reliability"], values["output_depth"])
         tracker = self._bridge.tracker_params()
         self._cameras = [Camera(self, t, prefix, qos, tracker) for t, prefix in zip(topics, prefixes)]
+        for camera, depth_topic, prefix in zip(self._cameras, depth_topics, prefixes):
+            if depth_topic:
+                camera.depth3d = Camera3D(self, depth_topic, prefix, qos, values["depth_slop"])
         if VISION_MISSING:
             self.get_logger().warning(VISION_MISSING)
         self._publish_label_info(self._engine.params.score_threshold)

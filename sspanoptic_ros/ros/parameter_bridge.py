@@ -22,6 +22,7 @@ from ..engine.settings import RUNTIME_SETTINGS, effective_params, split_settings
 from ..engine.startup import EngineRequest, settings_in_use
 from ..tracking import TrackerParams
 from .camera import Camera, OutputOptions
+from .depth_input import DepthOptions
 from .diagnostics import HealthLimits
 from .parameters import PARAMETERS, TRACKER_PARAMETERS, descriptor
 from .serving import FrameOptions
@@ -65,7 +66,10 @@ class ParameterBridge:
             jpeg_quality=self.value("jpeg_quality"),
             tracked=self.value("track_instances"),
         )
-        return FrameOptions(self.value("max_image_pixels"), self.value("track_instances"), outputs)
+        depth = DepthOptions(self.value("depth_min"), self.value("depth_max"),
+                             self.value("cloud_stride"), self.value("min_points_3d"))
+        return FrameOptions(self.value("max_image_pixels"), self.value("track_instances"), outputs,
+                            depth)
 
     def tracker_params(self) -> TrackerParams:
         """Return the trackers' settings."""

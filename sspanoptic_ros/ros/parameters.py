@@ -90,6 +90,20 @@ PARAMETERS = (
                   "before decoding.", read_only=True, range=(1, 2**31 - 1)),
     ParameterSpec("input_topics", ["image"], "Input image topics, one per camera; the outputs "
                   "of camera 'a/b/image' go to 'a/b/panoptic/...'.", read_only=True),
+    ParameterSpec("depth_topics", [""], "Aligned depth image topics (16UC1 mm or 32FC1 m, "
+                  "registered to the colour image), one per input topic, '' for a camera without "
+                  "depth; [''] (default): no depth, no 3D outputs.", read_only=True),
+    ParameterSpec("depth_slop", 0.02, "Seconds an image and its depth frame may differ by in "
+                  "stamp to be paired (message_filters.ApproximateTimeSynchronizer).",
+                  read_only=True, range=(0.0, 10.0)),
+    ParameterSpec("depth_min", 0.1, "Depth in metres below which a depth pixel gives no point.",
+                  range=(0.0, 1000.0)),
+    ParameterSpec("depth_max", 20.0, "Depth in metres above which a depth pixel gives no point.",
+                  range=(0.0, 1000.0)),
+    ParameterSpec("cloud_stride", 1, "3D outputs use every cloud_stride-th depth pixel in each "
+                  "direction.", range=(1, 64)),
+    ParameterSpec("min_points_3d", 20, "Thing segments with fewer valid depth points get no 3D "
+                  "detection.", range=(1, 10**7)),
     ParameterSpec("use_compressed", False, "Subscribe to '<topic>/compressed' "
                   "(sensor_msgs/CompressedImage, JPEG or PNG) instead of '<topic>'.", read_only=True),
     ParameterSpec("input_reliability", "best_effort", "Reliability of the input subscriptions "

@@ -24,6 +24,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from ..engine import Engine, ImageError
 from ..engine.startup import release_device_memory
 from .camera import Camera, Labels, OutputOptions
+from .depth_input import DepthOptions
 from .diagnostics import HealthLimits
 from .image_codec import ImageDecodeError, message_to_rgb
 from .latest_frame import FrameWorker, LatestFrames
@@ -39,6 +40,7 @@ class FrameOptions:
     max_pixels: int
     tracking: bool
     outputs: OutputOptions
+    depth: DepthOptions = DepthOptions()
 
 
 class FrameService:
@@ -66,6 +68,8 @@ class FrameService:
         """Store a camera's newest image (the subscription callback)."""
         now = time.monotonic()
         self._cameras[slot].last_image = now
+        if self._cameras[slot].depth3d is not None:
+            self._cameras[slot].depth3d.add_image(msg)
         self._frames.put(slot, (msg, now))
 
     def stop(self, timeout: float) -> bool:
@@ -107,6 +111,9 @@ class FrameService:
             return
         result = camera.track(result, msg.header, options.tracking, self._logger.info)
         camera.publish(result, rgb, msg.header, options.outputs, self._labels)
+        if camera.depth3d is not None:  # after the 2D outputs: bad depth never holds them up
+            camera.depth3d.publish(result, msg, camera.camera_info, options.depth, self._labels,
+                                   options.max_pixels, self._logger.warning)
         camera.stats.add_processed(time.monotonic() - received_at)
 
     def _on_error(self, slot: int, error: Exception) -> None:

@@ -12,9 +12,18 @@ from __future__ import annotations
 import copy
 
 from std_msgs.msg import Header
-from vision_msgs.msg import Detection2D, Detection2DArray, LabelInfo, ObjectHypothesisWithPose, VisionClass
+from vision_msgs.msg import (
+    Detection2D,
+    Detection2DArray,
+    Detection3D,
+    Detection3DArray,
+    LabelInfo,
+    ObjectHypothesisWithPose,
+    VisionClass,
+)
 
 from ..categories import Category
+from ..depth3d import Box3D
 from ..head.panoptic import PanopticResult
 
 # Label 0 of the semantic and panoptic images: pixels of no category.
@@ -40,6 +49,22 @@ def detections_message(result: PanopticResult, header: Header) -> Detection2DArr
         hypothesis = ObjectHypothesisWithPose()
         hypothesis.hypothesis.class_id = str(segment.category_id)
         hypothesis.hypothesis.score = float(segment.score)
+        detection.results.append(hypothesis)
+        msg.detections.append(detection)
+    return msg
+
+
+def detections_3d_message(boxes: list[Box3D], header: Header) -> Detection3DArray:
+    """One Detection3D per box: id its panoptic id, one hypothesis (class id, score)."""
+    msg = Detection3DArray(header=copy.deepcopy(header))
+    for box in boxes:
+        detection = Detection3D(header=copy.deepcopy(header), id=str(box.id))
+        position, size = detection.bbox.center.position, detection.bbox.size
+        position.x, position.y, position.z = box.centre
+        size.x, size.y, size.z = box.size
+        hypothesis = ObjectHypothesisWithPose()
+        hypothesis.hypothesis.class_id = str(box.category_id)
+        hypothesis.hypothesis.score = box.score
         detection.results.append(hypothesis)
         msg.detections.append(detection)
     return msg

@@ -1,0 +1,113 @@
+# Copyright 2026 The sspanoptic_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``sspanoptic-bench depth``: the cost of the 3D outputs next to the engine's, in one run.
+
+One synthetic RGB-D frame (``data.synthetic_depth``) at ``--size``, its pixels without a return
+(the sky) set to the wall's distance, so that every pixel gives a point (the worst case); the 3D
+outputs are built for a panoptic result of ``--things`` thing segments (a grid of rectangles
+over a stuff background), from a 16UC1 depth message, exactly as the node builds them
+(``ros.camera_3d.messages_3d``: decoding, back-projection, thing boxes, PointCloud2 packing,
+Detection3DArray, MarkerArray). Runs alternate: engine, 3D, engine, 3D, ...; each pair gives
+one ratio 3D / engine, so both see the same machine load. Prints medians and the median ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+import torch
+from builtin_interfaces.msg import Time
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+
+from ..data.depth_files import depth_mm
+from ..data.synthetic_depth import WALL_DEPTH, render_rgbd
+from ..engine import BACKENDS, create_engine
+from ..head.panoptic import ID_DIVISOR, PanopticResult, Segment
+from ..paths import default_model_path
+from ..ros.camera import Labels
+from ..ros.camera_3d import messages_3d
+from ..ros.depth_input import DepthOptions
+from ..ros.outputs_3d import OUTPUTS_3D
+
+
+def grid_result(height: int, width: int, things: int, category: int, stuff: int) -> PanopticResult:
+    """Return a result of ``things`` rectangles of class ``category`` in a grid over ``stuff``."""
+    columns = int(np.ceil(np.sqrt(things * width / height)))
+    rows = int(np.ceil(things / columns))
+    panoptic = np.full((height, width), stuff * ID_DIVISOR, np.int32)
+    segments = []
+    for i in range(things):
+        top, left = (i // columns) * height // rows, (i % columns) * width // columns
+        bottom, right = top + height // rows * 3 // 4, left + width // columns * 3 // 4
+        panoptic[top:bottom, left:right] = category * ID_DIVISOR + i + 1
+        segments.append(Segment(category * ID_DIVISOR + i + 1, category, True, 0.9,
+                                (left, top, right - left, bottom - top), (bottom - top) * (right - left)))
+    segments.append(Segment(stuff * ID_DIVISOR, stuff, False, None, (0, 0, width, height),
+                            int(np.count_nonzero(panoptic == stuff * ID_DIVISOR))))
+    tensor = torch.from_numpy(panoptic)
+    return PanopticResult(tensor // ID_DIVISOR, tensor % ID_DIVISOR, tensor, segments)
+
+
+def depth_inputs(depth: np.ndarray, k: tuple) -> tuple[Image, CameraInfo]:
+    """Return a 16UC1 depth message of ``depth`` (metres) and a camera_info with ``k``."""
+    mm = depth_mm(depth)
+    header = Header(stamp=Time(sec=1), frame_id="camera_optical")
+    msg = Image(header=header, height=mm.shape[0], width=mm.shape[1], encoding="16UC1",
+                step=mm.strides[0])
+    msg.data = mm.tobytes()
+    fx, fy, cx, cy = k
+    info = CameraInfo(header=header, height=mm.shape[0], width=mm.shape[1])
+    info.k = [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+    return msg, info
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(prog="sspanoptic-bench depth", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(default_model_path()))
+    parser.add_argument("--backend", default="torch", choices=BACKENDS)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--size", type=int, nargs=2, default=(480, 640), metavar=("H", "W"))
+    parser.add_argument("--things", type=int, default=20)
+    parser.add_argument("--stride", type=int, default=1)
+    parser.add_argument("--pairs", type=int, default=20, help="engine + 3D pairs after one warm-up")
+    parser.add_argument("--json", help="also write every run's times here")
+    args = parser.parse_args(argv)
+    engine = create_engine(args.model, args.backend, args.device)
+    frame = render_rgbd(0, *args.size)
+    categories = engine.config.categories
+    thing, stuff = (next(c.id for c in categories if c.isthing is flag) for flag in (True, False))
+    result = grid_result(*args.size, args.things, thing, stuff)
+    depth, info = depth_inputs(np.where(frame.depth > 0, frame.depth, WALL_DEPTH), frame.k)
+    options, labels = DepthOptions(stride=args.stride), Labels(categories)
+
+    def outputs_3d():
+        return messages_3d(result, depth, info, options, labels, None, set(OUTPUTS_3D), depth.header)
+
+    engine_ms, depth_ms = [], []
+    for i in range(args.pairs + 1):  # the first pair warms up
+        start = time.perf_counter()
+        engine.infer(frame.rgb)
+        middle = time.perf_counter()
+        messages = outputs_3d()
+        end = time.perf_counter()
+        if i:
+            engine_ms.append((middle - start) * 1e3)
+            depth_ms.append((end - middle) * 1e3)
+    ratios = [d / e for d, e in zip(depth_ms, engine_ms)]
+    points = messages["points"].width
+    boxes = len(messages["markers"].markers) // 2
+    print(f"{args.size[0]}x{args.size[1]}, {boxes} things, stride {args.stride}, {points} points, "
+          f"{args.backend} on {engine.device}, {args.pairs} pairs")
+    print(f"engine median {statistics.median(engine_ms):.1f} ms; 3D outputs median "
+          f"{statistics.median(depth_ms):.1f} ms; 3D / engine median {statistics.median(ratios):.1%} "
+          f"(pairwise, min {min(ratios):.1%}, max {max(ratios):.1%})")
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump({"engine_ms": engine_ms, "depth_ms": depth_ms, "ratios": ratios}, file)
+    return 0
