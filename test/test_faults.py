@@ -437,7 +437,7 @@ def test_images_above_max_image_pixels_are_refused_by_the_running_node(
     assert all(harness.outputs_for(RAW.prefix, m.header.stamp) is None for m in (claim, above))
     errors = error_lines(raw_node)
     assert errors, raw_node.log_text()
-    assert (f"image on fuzz_raw/image skipped: image of 99989x99991 = {99989 * 99991} pixels"
+    assert (f"image on /fuzz_raw/image skipped: image of 99989x99991 = {99989 * 99991} pixels"
             f" exceeds max_image_pixels = {MAX_PIXELS}") in errors[0]
 
     ok, png = cv2.imencode(".png", photo(40, 40))
@@ -449,7 +449,7 @@ def test_images_above_max_image_pixels_are_refused_by_the_running_node(
     check_serves(harness, compressed_node, COMPRESSED, torch_engine)
     errors = error_lines(compressed_node)
     assert errors, compressed_node.log_text()
-    assert (f"image on fuzz_compressed/image skipped: image of 60000x60000 = 3600000000 pixels"
+    assert (f"image on /fuzz_compressed/image skipped: image of 60000x60000 = 3600000000 pixels"
             f" exceeds max_image_pixels = {MAX_PIXELS}") in errors[0]
     raw_node.check_alive()
     compressed_node.check_alive()

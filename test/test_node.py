@@ -200,7 +200,7 @@ def test_malformed_images_are_logged_and_skipped(raw_node, harness, torch_engine
     assert delta["processed"] == 4 and delta["failed"] + delta["dropped"] == 4, delta
     assert delta["failed"] >= 1
     errors = [line for line in raw_node.log_text().splitlines() if "[ERROR]" in line]
-    assert errors and all("image on cam2/image skipped" in line for line in errors)
+    assert errors and all("image on /cam2/image skipped" in line for line in errors)
     problems = ("step 50 is smaller", "fewer than height * step", "empty image",
                 "unsupported image encoding '16UC1'")
     assert any(p in errors[0] for p in problems), errors[0]
@@ -260,7 +260,7 @@ def test_corrupt_jpeg_is_logged_and_skipped(compressed_node, harness, torch_engi
     check_outputs(outputs, sent, compressed_to_rgb(sent), torch_engine)
     errors = [line for line in capfd.readouterr().err.splitlines() if "[ERROR]" in line]
     assert len(errors) == 1, errors
-    assert "image on compressed_cam/image skipped: JPEG data of 40 bytes" in errors[0]
+    assert "image on /compressed_cam/image skipped: JPEG data of 40 bytes" in errors[0]
 
 
 # --- model faults and the lifecycle -------------------------------------------------------
