@@ -24,7 +24,7 @@ from pathlib import Path
 
 from conftest import REPO
 
-from sspanoptic_ros.bench.session import isolated_domain_id, ros_environment
+from sspanoptic_ros.bench.session import domain_range, isolated_domain_id, ros_environment
 
 PACKAGE = "sspanoptic_ros"
 TOOLS_HOWTO = (
@@ -51,11 +51,10 @@ def missing_tools() -> str | None:
 
 
 def next_domain_id() -> int:
-    """Return a ROS domain id for one test: near this process's own (``ros_env``), never it."""
-    while True:
-        domain_id = (isolated_domain_id() + next(_domain_ids) - 1) % 232 + 1
-        if domain_id != isolated_domain_id():
-            return domain_id
+    """Return a ROS domain id for one test: after this process's own (``ros_env``) in its range."""
+    domains, own = domain_range(), isolated_domain_id()
+    step = 1 + (next(_domain_ids) - 1) % (len(domains) - 1)  # 1 .. len - 1: never its own
+    return domains[(domains.index(own) + step) % len(domains)]
 
 
 def _paths(*entries) -> str:

@@ -54,18 +54,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+# The summary file of this run; taken out of the environment so that the pytest runs the tests
+# start themselves (the GPU check's dry run) do not write to it.
+SUMMARY_FILE = os.environ.pop("TEST_SUMMARY", "")
+
+
 def pytest_terminal_summary(terminalreporter):
-    """End with "<ROS_DISTRO>: N passed, N failed, N skipped"; ``make test`` collects these lines.
+    """End with "<TEST_LABEL or ROS_DISTRO>: N passed, ..."; ``make test`` collects these lines.
 
     Also appended to the file ``TEST_SUMMARY`` names, when it is set. Errors count as failures.
     """
     stats = terminalreporter.stats
     passed, skipped = len(stats.get("passed", [])), len(stats.get("skipped", []))
     failed = len(stats.get("failed", [])) + len(stats.get("error", []))
-    line = f"{os.environ.get('ROS_DISTRO', 'tests')}: {passed} passed, {failed} failed, {skipped} skipped"
+    label = os.environ.get("TEST_LABEL") or os.environ.get("ROS_DISTRO", "tests")
+    line = f"{label}: {passed} passed, {failed} failed, {skipped} skipped"
     terminalreporter.write_line(line)
-    if summary := os.environ.get("TEST_SUMMARY"):
-        with open(summary, "a") as out:
+    if SUMMARY_FILE:
+        with open(SUMMARY_FILE, "a") as out:
             out.write(line + "\n")
 
 

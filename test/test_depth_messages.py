@@ -16,6 +16,8 @@ from sspanoptic_ros.ros.outputs_3d import cloud_message, markers_message
 from sspanoptic_ros.ros.vision import detections_3d_message
 from sspanoptic_ros.visualization import color_lut, colorize_panoptic, panoptic_colours
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 HEADER = Header(stamp=Time(sec=3, nanosec=4), frame_id="camera_optical")
 
 

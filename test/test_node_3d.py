@@ -36,6 +36,8 @@ from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES
 from sspanoptic_ros.data.synthetic_depth import render_rgbd
 from sspanoptic_ros.visualization import color_lut, colorize_panoptic
 
+pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
+
 SIZE = (256, 384)  # the demo model's training size
 OUTPUTS_3D = {"points": PointCloud2, "detections_3d": Detection3DArray, "markers": MarkerArray}
 DEPTH_RANGE = (0.1, 20.0)  # the node's default depth_min, depth_max

@@ -20,7 +20,6 @@ import time
 
 import numpy as np
 import torch
-from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
@@ -56,7 +55,8 @@ def grid_result(height: int, width: int, things: int, category: int, stuff: int)
 def depth_inputs(depth: np.ndarray, k: tuple) -> tuple[Image, CameraInfo]:
     """Return a 16UC1 depth message of ``depth`` (metres) and a camera_info with ``k``."""
     mm = depth_mm(depth)
-    header = Header(stamp=Time(sec=1), frame_id="camera_optical")
+    header = Header(frame_id="camera_optical")
+    header.stamp.sec = 1
     msg = Image(header=header, height=mm.shape[0], width=mm.shape[1], encoding="16UC1",
                 step=mm.strides[0])
     msg.data = mm.tobytes()

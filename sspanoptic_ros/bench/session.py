@@ -38,9 +38,21 @@ SETTLE_S = 0.3  # outputs must pause this long before a run starts
 MAX_WAIT_S = 30.0  # the longest wait for a run's last outputs
 
 
+def domain_range() -> range:
+    """Return the ROS domain ids this process's sessions use: ``$SSPANOPTIC_DOMAINS`` (120-219).
+
+    Runs at the same time (``make test`` runs two) keep apart with ranges of their own.
+    """
+    first, last = map(int, os.environ.get("SSPANOPTIC_DOMAINS", "120-219").split("-"))
+    if not 0 <= first <= last <= 232:
+        raise ValueError(f"SSPANOPTIC_DOMAINS must be FIRST-LAST within 0..232, got {first}-{last}")
+    return range(first, last + 1)
+
+
 def isolated_domain_id() -> int:
-    """Return a ROS domain id (120..219) of this process, away from other processes' traffic."""
-    return 120 + os.getpid() % 100
+    """Return a ROS domain id of this process (in ``domain_range``), away from other processes'."""
+    domains = domain_range()
+    return domains[os.getpid() % len(domains)]
 
 
 def ros_environment(domain_id: int) -> dict[str, str]:
