@@ -42,8 +42,8 @@ def test_millimetres_and_metres_decode_to_metres_in_either_byte_order_with_padde
 
 @pytest.mark.parametrize("change, problem", [
     ({"encoding": "mono16"}, "unsupported depth encoding 'mono16'; supported: 16UC1, 32FC1"),
-    ({"step": 3}, "step 3 is smaller than width * 2 = 6"),
-    ({"step": 8}, "depth data has 12 bytes, not height * step = 2 * 8 = 16"),
+    ({"step": 3}, "step 3 is smaller than width * bytes per pixel = 3 * 2 = 6"),
+    ({"step": 8}, "depth image data has 12 bytes, fewer than height * step = 2 * 8 = 16"),
     ({"height": 0}, "empty depth image"),
     ({"height": 70000, "width": 70000, "step": 140000}, "exceeds max_image_pixels = 1000000"),
 ])

@@ -26,6 +26,8 @@ from rclpy.qos import QoSProfile
 from rclpy.validate_topic_name import validate_topic_name
 from sensor_msgs.msg import Image
 
+from .image_codec import image_rows
+
 PAIR_WAIT = 0.1  # seconds the worker waits, after the inference, for its image's depth
 THROTTLE = 5.0  # seconds between two log lines about the depth of a camera
 PAIR_QUEUE = 10  # messages per input the synchronizer keeps; also the filed pairs kept
@@ -55,20 +57,9 @@ def depth_to_metres(msg: Image, max_pixels: int | None = None) -> np.ndarray:
             f"unsupported depth encoding {msg.encoding!r}; supported: {', '.join(DEPTH_ENCODINGS)}"
         )
     dtype, scale = DEPTH_ENCODINGS[msg.encoding]
-    height, width, step = msg.height, msg.width, msg.step
-    if height == 0 or width == 0:
-        raise DepthError(f"empty depth image: width {width}, height {height}")
-    if max_pixels is not None and height * width > max_pixels:
-        raise DepthError(f"depth of {width}x{height} pixels exceeds max_image_pixels = {max_pixels}")
-    row_bytes = width * dtype.itemsize
-    if step < row_bytes:
-        raise DepthError(f"step {step} is smaller than width * {dtype.itemsize} = {row_bytes} "
-                         f"for {msg.encoding}")
-    if len(msg.data) != height * step:
-        raise DepthError(f"depth data has {len(msg.data)} bytes, not height * step = "
-                         f"{height} * {step} = {height * step}")
-    rows = np.frombuffer(msg.data, np.uint8, count=height * step).reshape(height, step)
-    values = rows[:, :row_bytes].copy().view(dtype.newbyteorder(">" if msg.is_bigendian else "<"))
+    rows = image_rows(msg, dtype.itemsize, max_pixels, "depth image", DepthError)
+    order = ">" if msg.is_bigendian else "<"
+    values = rows[:, :msg.width * dtype.itemsize].copy().view(dtype.newbyteorder(order))
     return values.astype(np.float32) * np.float32(scale) if scale != 1.0 else values.astype(np.float32)
 
 

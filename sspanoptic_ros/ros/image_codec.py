@@ -58,12 +58,43 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
-def _check_max_pixels(width: int, height: int, max_pixels: int | None) -> None:
+def _check_max_pixels(
+    width: int, height: int, max_pixels: int | None, error: type[ValueError] = ImageDecodeError
+) -> None:
     pixels = width * height
     if max_pixels is not None and pixels > max_pixels:
-        raise ImageDecodeError(
-            f"image of {width}x{height} = {pixels} pixels exceeds max_image_pixels = {max_pixels}"
+        raise error(f"image of {width}x{height} = {pixels} pixels exceeds max_image_pixels = {max_pixels}")
+
+
+def image_rows(
+    msg: Image,
+    bytes_per_pixel: int,
+    max_pixels: int | None = None,
+    what: str = "image",
+    error: type[ValueError] = ImageDecodeError,
+) -> np.ndarray:
+    """Return the ``(H, step) uint8`` rows of ``msg`` once its layout is checked.
+
+    Before anything the size of the image is allocated: not empty, at most ``max_pixels``,
+    ``step`` at least ``width * bytes_per_pixel`` and at least ``height * step`` bytes of data.
+    Raises ``error`` naming the problem (``what`` names the image in it).
+    """
+    height, width, step = msg.height, msg.width, msg.step
+    if height == 0 or width == 0:
+        raise error(f"empty {what}: width {width}, height {height}")
+    _check_max_pixels(width, height, max_pixels, error)
+    row_bytes = width * bytes_per_pixel
+    if step < row_bytes:
+        raise error(
+            f"step {step} is smaller than width * bytes per pixel = {width} * {bytes_per_pixel}"
+            f" = {row_bytes} for {msg.encoding}"
         )
+    if len(msg.data) < height * step:
+        raise error(
+            f"{what} data has {len(msg.data)} bytes, fewer than height * step = {height} * {step}"
+            f" = {height * step}"
+        )
+    return np.frombuffer(msg.data, np.uint8, count=height * step).reshape(height, step)
 
 
 def image_to_rgb(msg: Image, max_pixels: int | None = None) -> np.ndarray:
@@ -78,28 +109,14 @@ def image_to_rgb(msg: Image, max_pixels: int | None = None) -> np.ndarray:
             f"unsupported image encoding {msg.encoding!r}; supported: {', '.join(_DECODINGS)}"
         )
     bytes_per_pixel, conversion = _DECODINGS[msg.encoding]
-    height, width, step = msg.height, msg.width, msg.step
-    if height == 0 or width == 0:
-        raise ImageDecodeError(f"empty image: width {width}, height {height}")
-    _check_max_pixels(width, height, max_pixels)
-    row_bytes = width * bytes_per_pixel
-    if step < row_bytes:
-        raise ImageDecodeError(
-            f"step {step} is smaller than width * bytes per pixel = {width} * {bytes_per_pixel}"
-            f" = {row_bytes} for {msg.encoding}"
-        )
-    if len(msg.data) < height * step:
-        raise ImageDecodeError(
-            f"image data has {len(msg.data)} bytes, fewer than height * step = {height} * {step}"
-            f" = {height * step}"
-        )
+    rows = image_rows(msg, bytes_per_pixel, max_pixels)
+    height, width = msg.height, msg.width
     if bytes_per_pixel == 2 and width % 2:
         raise ImageDecodeError(
             f"{msg.encoding} packs two pixels into four bytes, so the width must be even,"
             f" got {width}"
         )
-    rows = np.frombuffer(msg.data, np.uint8, count=height * step).reshape(height, step)
-    pixels = rows[:, :row_bytes].reshape(height, width, bytes_per_pixel)
+    pixels = rows[:, :width * bytes_per_pixel].reshape(height, width, bytes_per_pixel)
     if conversion is None:
         pixels.flags.writeable = False  # a view of the message: never modify it in place
         return pixels
