@@ -27,16 +27,11 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..ros import topics
-from ..ros.image_codec import image_to_rgb
+from ..ros.image_codec import image_to_rgb, stamp_ns
 from ..ros.shutdown import ignore_interrupts, interrupt_once, mute_interrupts
 from .stats import percentile
 
 OUTPUT_PREFIX = "/panoptic"
-
-
-def stamp_ns(stamp) -> int:
-    """Return a ``builtin_interfaces/Time`` as integer nanoseconds."""
-    return stamp.sec * 10**9 + stamp.nanosec
 
 
 class Monitor:

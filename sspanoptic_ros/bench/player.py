@@ -19,8 +19,8 @@ from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CompressedImage, Image
 
+from ..ros.image_codec import stamp_ns
 from .bag_writer import COMPRESSED_TYPE, IMAGE_TYPE
-from .monitor import stamp_ns
 
 MESSAGE_TYPES = {IMAGE_TYPE: Image, COMPRESSED_TYPE: CompressedImage}
 

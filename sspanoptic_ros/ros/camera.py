@@ -26,7 +26,7 @@ from ..tracking import Tracker, TrackerParams
 from ..visualization import color_lut
 from .camera_3d import Camera3D
 from .diagnostics import HealthLimits, InferenceStats, camera_status
-from .image_codec import compress_image
+from .image_codec import compress_image, stamp_ns
 from .latest_frame import SlotCounts
 from .outputs import (
     ID_IMAGES,
@@ -129,7 +129,7 @@ class Camera:
             self.tracker.reset()
             self.last_stamp = -1
             return result
-        stamp = header.stamp.sec * 10**9 + header.stamp.nanosec
+        stamp = stamp_ns(header.stamp)
         if stamp < self.last_stamp:
             log(f"{self.topic}: stamps went back in time (a bag restarting?): tracks reset")
             self.tracker.reset()

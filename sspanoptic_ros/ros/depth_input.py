@@ -26,7 +26,7 @@ from rclpy.qos import QoSProfile
 from rclpy.validate_topic_name import validate_topic_name
 from sensor_msgs.msg import Image
 
-from .image_codec import image_rows
+from .image_codec import image_rows, stamp_ns
 
 PAIR_WAIT = 0.1  # seconds the worker waits, after the inference, for its image's depth
 THROTTLE = 5.0  # seconds between two log lines about the depth of a camera
@@ -78,11 +78,6 @@ def depth_topic_list(depth_topics: list[str], input_topics: list[str]) -> list[s
     return list(depth_topics)
 
 
-def stamp_ns(msg) -> int:
-    """Return the nanoseconds of a message's header stamp."""
-    return msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
-
-
 class DepthCounts:
     """Thread-safe totals of depth frames paired, unpaired (images without one) and refused."""
 
@@ -127,7 +122,7 @@ class DepthInput:
 
     def depth_for(self, image, wait: float = PAIR_WAIT) -> Image | None:
         """Take the depth paired with ``image``, waiting up to ``wait`` s; None (counted) if none."""
-        stamp = stamp_ns(image)
+        stamp = stamp_ns(image.header.stamp)
         with self._cond:
             self._cond.wait_for(lambda: stamp in self._pairs, wait)
             depth = self._pairs.pop(stamp, None)
@@ -148,7 +143,7 @@ class DepthInput:
 
     def _on_pair(self, image, depth: Image) -> None:
         with self._cond:
-            self._pairs[stamp_ns(image)] = depth
+            self._pairs[stamp_ns(image.header.stamp)] = depth
             while len(self._pairs) > PAIR_QUEUE:
                 self._pairs.popitem(last=False)
             self._cond.notify_all()

@@ -183,6 +183,11 @@ def message_to_rgb(msg: Image | CompressedImage, max_pixels: int | None = None) 
     return image_to_rgb(msg, max_pixels)
 
 
+def stamp_ns(stamp) -> int:
+    """Return a ``builtin_interfaces/Time`` (a header's stamp) as integer nanoseconds."""
+    return stamp.sec * 10**9 + stamp.nanosec
+
+
 def numpy_to_image(array: np.ndarray, encoding: str, header: Header) -> Image:
     """Return a ``sensor_msgs/Image`` holding ``array`` with a copy of ``header``.
 
