@@ -29,6 +29,7 @@ from std_msgs.msg import Header, String
 from sspanoptic_ros.bench import session
 from sspanoptic_ros.data.depth_files import depth_mm
 from sspanoptic_ros.data.synthetic import render_scene
+from sspanoptic_ros.ros.image_codec import numpy_to_image
 from sspanoptic_ros.ros.node import PanopticNode
 from sspanoptic_ros.visualization import color_lut, colorize_panoptic
 
@@ -87,11 +88,8 @@ def compressed_msg(rgb: np.ndarray, fmt: str, stamp: Time) -> CompressedImage:
 
 
 def depth_message(depth: np.ndarray, encoding: str, stamp: Time) -> Image:
-    values = depth_mm(depth) if encoding == "16UC1" else depth.astype("<f4")
-    msg = Image(height=depth.shape[0], width=depth.shape[1], encoding=encoding,
-                step=values.strides[0], header=Header(stamp=stamp, frame_id="camera_optical"))
-    msg.data = values.tobytes()
-    return msg
+    values = depth_mm(depth) if encoding == "16UC1" else depth.astype(np.float32)
+    return numpy_to_image(values, encoding, Header(stamp=stamp, frame_id="camera_optical"))
 
 
 def camera_info(k, size, stamp: Time) -> CameraInfo:

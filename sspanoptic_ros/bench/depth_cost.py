@@ -31,6 +31,7 @@ from ..paths import default_model_path
 from ..ros.camera import Labels
 from ..ros.camera_3d import messages_3d
 from ..ros.depth_input import DepthOptions
+from ..ros.image_codec import numpy_to_image
 from ..ros.outputs_3d import OUTPUTS_3D
 
 
@@ -54,14 +55,11 @@ def grid_result(height: int, width: int, things: int, category: int, stuff: int)
 
 def depth_inputs(depth: np.ndarray, k: tuple) -> tuple[Image, CameraInfo]:
     """Return a 16UC1 depth message of ``depth`` (metres) and a camera_info with ``k``."""
-    mm = depth_mm(depth)
     header = Header(frame_id="camera_optical")
     header.stamp.sec = 1
-    msg = Image(header=header, height=mm.shape[0], width=mm.shape[1], encoding="16UC1",
-                step=mm.strides[0])
-    msg.data = mm.tobytes()
+    msg = numpy_to_image(depth_mm(depth), "16UC1", header)
     fx, fy, cx, cy = k
-    info = CameraInfo(header=header, height=mm.shape[0], width=mm.shape[1])
+    info = CameraInfo(header=header, height=msg.height, width=msg.width)
     info.k = [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
     return msg, info
 

@@ -51,6 +51,8 @@ _ENCODINGS = {
     "mono16": (np.dtype("<u2"), 1),
     "32SC1": (np.dtype("<i4"), 1),
     "rgb8": (np.dtype("u1"), 3),
+    "16UC1": (np.dtype("<u2"), 1),  # depth in millimetres
+    "32FC1": (np.dtype("<f4"), 1),  # depth in metres
 }
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -191,7 +193,8 @@ def stamp_ns(stamp) -> int:
 def numpy_to_image(array: np.ndarray, encoding: str, header: Header) -> Image:
     """Return a ``sensor_msgs/Image`` holding ``array`` with a copy of ``header``.
 
-    Encodings: mono8 (uint8 HxW), mono16 (uint16 HxW), 32SC1 (int32 HxW), rgb8 (uint8 HxWx3).
+    Encodings: mono8 (uint8 HxW), mono16 (uint16 HxW), 32SC1 (int32 HxW), rgb8 (uint8 HxWx3),
+    and the depth encodings 16UC1 (uint16 HxW) and 32FC1 (float32 HxW).
     The data is always written little-endian (``is_bigendian`` = 0), whatever the host.
     """
     if encoding not in _ENCODINGS:
