@@ -16,7 +16,8 @@ PIP_INSTALL := -m pip install -qq --disable-pip-version-check
 
 # venv(DIR, ROS requirement files, tool folder): the non-ROS pins of dev.txt with one
 # distribution's ROS 2, then, where the tool folder exists, colcon and the real ROS 2 tools, and a
-# check that the message packages of the 3D work import (not in package.xml yet: no test imports them).
+# check that the message packages of the 3D outputs import (sensor_msgs_py, message_filters and
+# visualization_msgs come from the tool folder and the ROS requirement file, not from rosdep here).
 # ros2-tools.txt goes in before the folder's install.sh: the tools' metadata requires
 # `ament-index-python`, which the core installs as `ros-ament-index-python`, so a resolver run
 # after them (here: installing setuptools, which launch_ros requires) printed "ERROR: ...

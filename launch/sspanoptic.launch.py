@@ -146,11 +146,12 @@ def end_on_error(node: LifecycleNode) -> list[RegisterEventHandler]:
     one; launch prints it last ("Caught exception in launch ..."). A node that exits with 0
     (Ctrl-C, SIGTERM) or that respawns (``respawn:=true``) ends nothing.
     """
-    errors = []
+    errors = []  # the node's last error line (one kept, however long the node runs)
 
     def remember(event) -> None:
-        errors.extend(line.split("]: ", 1)[-1] for line in event.text.decode(errors="replace").splitlines()
-                      if "[ERROR]" in line)
+        lines = [line for line in event.text.decode(errors="replace").splitlines() if "[ERROR]" in line]
+        if lines:
+            errors[:] = [lines[-1].split("]: ", 1)[-1]]
 
     def ended(event, context) -> None:
         respawn = context.perform_substitution(LaunchConfiguration("respawn")) == "true"
