@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .data.synthetic_depth import render_rgbd
-from .depth3d import Box3D, Intrinsics, panoptic_cloud, thing_boxes
+from .depth3d import DEPTH_RANGE, MIN_POINTS, Box3D, Intrinsics, panoptic_cloud, thing_boxes
 from .engine import Engine
 from .visualization import color_lut, panoptic_colours
 
@@ -74,8 +74,8 @@ def demo_3d(engine: Engine, out: Path, seed: int = 4, size: tuple[int, int] = (2
     """Segment synthetic RGB-D frame ``seed``; save its colour image beside the 3D picture."""
     frame = render_rgbd(seed, *size)
     result = engine.infer(frame.rgb)
-    cloud = panoptic_cloud(result, frame.depth, Intrinsics(*frame.k, size[1], size[0]), 0.1, 20.0)
-    boxes = thing_boxes(cloud, result, min_points=20)
+    cloud = panoptic_cloud(result, frame.depth, Intrinsics(*frame.k, size[1], size[0]), *DEPTH_RANGE)
+    boxes = thing_boxes(cloud, result, MIN_POINTS)
     lut = color_lut(engine.config.categories)
     labels = cloud.labels.cpu().numpy()
     names = {c.id: c.name for c in engine.config.categories}

@@ -28,6 +28,10 @@ from .head.panoptic import ID_DIVISOR, PanopticResult
 
 # Percentiles of a thing's points that bound its 3D box on each axis (robust to stray pixels).
 BOX_PERCENTILES = (0.05, 0.95)
+# Defaults of the depth that gives points (metres) and of the points a thing needs for a 3D box:
+# the node's depth_min / depth_max / min_points_3d, sspanoptic-infer --depth-range, the demo.
+DEPTH_RANGE = (0.1, 20.0)
+MIN_POINTS = 20
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 from .data.coco import read_rgb
 from .data.depth_files import find_depth, read_depth, write_ply
 from .data.video import video_frames
-from .depth3d import Intrinsics, panoptic_cloud
+from .depth3d import DEPTH_RANGE, Intrinsics, panoptic_cloud
 from .engine import BACKENDS, ImageError, create_engine
 from .head.panoptic import OVERLAP_POLICIES, PanopticResult
 from .paths import default_model_path
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(same name; 16-bit PNG mm, float TIFF or .npy m): also write clouds/*.ply")
     parser.add_argument("--intrinsics", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"),
                         help="pinhole intrinsics of the colour images (pixels), for --depth")
-    parser.add_argument("--depth-range", type=float, nargs=2, default=(0.1, 20.0),
+    parser.add_argument("--depth-range", type=float, nargs=2, default=DEPTH_RANGE,
                         metavar=("MIN", "MAX"), help="metres of depth that give points")
     args = parser.parse_args(argv)
     if (args.depth is None) != (args.intrinsics is None):

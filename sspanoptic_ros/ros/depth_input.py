@@ -26,6 +26,7 @@ from rclpy.qos import QoSProfile
 from rclpy.validate_topic_name import validate_topic_name
 from sensor_msgs.msg import Image
 
+from ..depth3d import DEPTH_RANGE, MIN_POINTS
 from .image_codec import image_rows, stamp_ns
 
 PAIR_WAIT = 0.1  # seconds the worker waits, after the inference, for its image's depth
@@ -44,10 +45,10 @@ class DepthError(ValueError):
 class DepthOptions:
     """The 3D outputs' settings (the node's parameters, read once per frame)."""
 
-    depth_min: float = 0.1  # metres
-    depth_max: float = 20.0
+    depth_min: float = DEPTH_RANGE[0]  # metres
+    depth_max: float = DEPTH_RANGE[1]
     stride: int = 1  # every stride-th pixel in each direction
-    min_points: int = 20  # fewer valid points: the thing gets no 3D detection
+    min_points: int = MIN_POINTS  # fewer valid points: the thing gets no 3D detection
 
 
 def depth_to_metres(msg: Image, max_pixels: int | None = None) -> np.ndarray:

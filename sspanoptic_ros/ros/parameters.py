@@ -21,6 +21,7 @@ from rcl_interfaces.msg import (
     ParameterType,
 )
 
+from ..depth3d import DEPTH_RANGE, MIN_POINTS
 from ..engine import BACKENDS, PRECISIONS
 from ..engine.preprocess import DEFAULT_MAX_PIXELS
 from ..engine.settings import SETTING_FIELDS
@@ -96,13 +97,13 @@ PARAMETERS = (
     ParameterSpec("depth_slop", 0.02, "Seconds an image and its depth frame may differ by in "
                   "stamp to be paired (message_filters.ApproximateTimeSynchronizer).",
                   read_only=True, range=(0.0, 10.0)),
-    ParameterSpec("depth_min", 0.1, "Depth in metres below which a depth pixel gives no point.",
+    ParameterSpec("depth_min", DEPTH_RANGE[0], "Depth in metres below which a depth pixel gives no point.",
                   range=(0.0, 1000.0)),
-    ParameterSpec("depth_max", 20.0, "Depth in metres above which a depth pixel gives no point.",
+    ParameterSpec("depth_max", DEPTH_RANGE[1], "Depth in metres above which a depth pixel gives no point.",
                   range=(0.0, 1000.0)),
     ParameterSpec("cloud_stride", 1, "3D outputs use every cloud_stride-th depth pixel in each "
                   "direction.", range=(1, 64)),
-    ParameterSpec("min_points_3d", 20, "Thing segments with fewer valid depth points get no 3D "
+    ParameterSpec("min_points_3d", MIN_POINTS, "Thing segments with fewer valid depth points get no 3D "
                   "detection.", range=(1, 10**7)),
     ParameterSpec("use_compressed", False, "Subscribe to '<topic>/compressed' "
                   "(sensor_msgs/CompressedImage, JPEG or PNG) instead of '<topic>'.", read_only=True),
