@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 
 import numpy as np
 import torch
@@ -33,6 +32,7 @@ from ..ros.camera_3d import messages_3d
 from ..ros.depth_input import DepthOptions
 from ..ros.image_codec import numpy_to_image
 from ..ros.outputs_3d import OUTPUTS_3D
+from .stats import in_turns, pair_ratios, timed_ms
 
 
 def grid_result(height: int, width: int, things: int, category: int, stuff: int) -> PanopticResult:
@@ -87,25 +87,20 @@ def main(argv: list[str] | None = None) -> int:
     def outputs_3d():
         return messages_3d(result, depth, info, options, labels, None, set(OUTPUTS_3D), depth.header)
 
-    engine_ms, depth_ms = [], []
-    for i in range(args.pairs + 1):  # the first pair warms up
-        start = time.perf_counter()
-        engine.infer(frame.rgb)
-        middle = time.perf_counter()
-        messages = outputs_3d()
-        end = time.perf_counter()
-        if i:
-            engine_ms.append((middle - start) * 1e3)
-            depth_ms.append((end - middle) * 1e3)
-    ratios = [d / e for d, e in zip(depth_ms, engine_ms)]
+    engine_ms, depth_ms = in_turns(
+        [timed_ms(lambda: engine.infer(frame.rgb), engine.device), timed_ms(outputs_3d, engine.device)],
+        args.pairs, warmup=1,
+    )
+    ratio = pair_ratios(depth_ms, engine_ms)
+    messages = outputs_3d()
     points = messages["points"].width
     boxes = len(messages["markers"].markers) // 2
     print(f"{args.size[0]}x{args.size[1]}, {boxes} things, stride {args.stride}, {points} points, "
           f"{args.backend} on {engine.device}, {args.pairs} pairs")
     print(f"engine median {statistics.median(engine_ms):.1f} ms; 3D outputs median "
-          f"{statistics.median(depth_ms):.1f} ms; 3D / engine median {statistics.median(ratios):.1%} "
-          f"(pairwise, min {min(ratios):.1%}, max {max(ratios):.1%})")
+          f"{statistics.median(depth_ms):.1f} ms; 3D / engine median {ratio['median']:.1%} "
+          f"(pairwise, min {ratio['min']:.1%}, max {ratio['max']:.1%})")
     if args.json:
         with open(args.json, "w") as file:
-            json.dump({"engine_ms": engine_ms, "depth_ms": depth_ms, "ratios": ratios}, file)
+            json.dump({"engine_ms": engine_ms, "depth_ms": depth_ms, "ratios": ratio["ratios"]}, file)
     return 0
