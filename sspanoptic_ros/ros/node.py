@@ -119,7 +119,7 @@ class PanopticNode(Node):
             return TransitionCallbackReturn.FAILURE
         result = super().on_activate(state)  # enables the publishers
         self._service = FrameService(
-            self._engine, self._cameras, self._bridge.frame_options, self.get_logger()
+            self._engine, self._cameras, self._bridge.frame_options, self.get_logger(), self.context.ok
         )
         self._service.start()
         qos = stream_qos(self._bridge.value("input_reliability"), 1)

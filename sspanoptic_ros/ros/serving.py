@@ -46,8 +46,10 @@ class FrameOptions:
 class FrameService:
     """Serve the frames of ``cameras`` with ``engine``; ``options()`` gives the current settings."""
 
-    def __init__(self, engine: Engine, cameras: list[Camera], options: Callable[[], FrameOptions], logger):
+    def __init__(self, engine: Engine, cameras: list[Camera], options: Callable[[], FrameOptions], logger,
+                 context_ok: Callable[[], bool]):
         self._engine: Engine | None = engine  # None once stopped
+        self._context_ok = context_ok  # False once the process shuts ROS down
         self._cameras = cameras
         self._options = options
         self._logger = logger
@@ -117,7 +119,9 @@ class FrameService:
         camera.stats.add_processed(time.monotonic() - received_at)
 
     def _on_error(self, slot: int, error: Exception) -> None:
-        if not self._serving.is_set():  # an abandoned frame failing while the node tears down
+        # A frame failing while the node tears down: abandoned, or its publishers already
+        # invalid (rclpy shuts the context down on SIGINT before the node stops the service).
+        if not self._serving.is_set() or not self._context_ok():
             return
         camera = self._cameras[slot]
         camera.stats.add_failed()
