@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 
 from .data.synthetic_depth import render_rgbd
-from .depth3d import DEPTH_RANGE, MIN_POINTS, Box3D, Intrinsics, panoptic_cloud, thing_boxes
+from .depth3d import DEPTH_RANGE, MIN_POINTS, Box3D, Intrinsics, depth_grid, thing_boxes
 from .engine import Engine
-from .visualization import color_lut, panoptic_colours
+from .visualization import color_lut, pack_rgb, panoptic_palette
 
 VIEW_YAW, VIEW_PITCH = np.radians(35.0), np.radians(-25.0)  # the virtual camera's turn and tilt
 
@@ -74,13 +74,12 @@ def demo_3d(engine: Engine, out: Path, seed: int = 4, size: tuple[int, int] = (2
     """Segment synthetic RGB-D frame ``seed``; save its colour image beside the 3D picture."""
     frame = render_rgbd(seed, *size)
     result = engine.infer(frame.rgb)
-    cloud = panoptic_cloud(result, frame.depth, Intrinsics(*frame.k, size[1], size[0]), *DEPTH_RANGE)
-    boxes = thing_boxes(cloud, result, MIN_POINTS)
-    lut = color_lut(engine.config.categories)
-    labels = cloud.labels.cpu().numpy()
+    grid = depth_grid(result, frame.depth, Intrinsics(*frame.k, size[1], size[0]), *DEPTH_RANGE)
+    palette = panoptic_palette(color_lut(engine.config.categories))
+    cloud, boxes = grid.cloud(pack_rgb(palette)), thing_boxes(grid, result, MIN_POINTS)
     names = {c.id: c.name for c in engine.config.categories}
-    picture = render_cloud(cloud.points.cpu().numpy(), panoptic_colours(labels, lut), boxes,
-                           panoptic_colours(np.array([b.id for b in boxes]), lut), names)
+    picture = render_cloud(cloud.points, palette[cloud.labels], boxes,
+                           palette[[b.id for b in boxes]], names)
     scale = picture.shape[0] / size[0]
     rgb = cv2.resize(frame.rgb, (round(size[1] * scale), picture.shape[0]))
     out.parent.mkdir(parents=True, exist_ok=True)

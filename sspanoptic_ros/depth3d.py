@@ -13,7 +13,8 @@ size of the same aspect ratio. Then the intrinsics are scaled to the depth image
 resize does (fx, cx by the width ratio; fy, cy by the height ratio), and a depth pixel takes the
 label of the colour pixel that contains its centre.
 
-Tensors stay on the device of the panoptic result; no ROS imports.
+The grid is computed on the device of the panoptic result; the cloud (in the layout of a
+PointCloud2) and the box statistics come back to the host as numpy. No ROS imports.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .head.panoptic import ID_DIVISOR, PanopticResult
+from .head.panoptic import PanopticResult
 
 # Percentiles of a thing's points that bound its 3D box on each axis (robust to stray pixels).
 BOX_PERCENTILES = (0.05, 0.95)
+# Points of a thing that its box statistics use at most: spread over it, they estimate the
+# percentiles to well under a pixel's footprint, and the cost per thing stays bounded.
+BOX_SAMPLES = 2048
 # Defaults of the depth that gives points (metres) and of the points a thing needs for a 3D box:
 # the node's depth_min / depth_max / min_points_3d, sspanoptic-infer --depth-range, the demo.
 DEPTH_RANGE = (0.1, 20.0)
@@ -72,15 +76,66 @@ class Intrinsics:
 
 @dataclass(frozen=True)
 class Cloud:
-    """Labelled points of one frame (N valid depth pixels, in row-major pixel order).
+    """Labelled, coloured points of one frame (N valid depth pixels, in row-major pixel order).
 
-    points: (N, 3) float32 metres, optical frame. labels: (N,) int64 panoptic ids.
-    pixels: (N,) int64 flat index (row * width + column) of each point's colour pixel.
+    rows: (N, 5) float32 on the host: x, y, z (metres, optical frame), then the bits of the
+    point's uint32 colour 0x00RRGGBB and of its panoptic id: the layout of a PointCloud2 with
+    the fields x y z rgb label, so that packing it for ROS is one copy.
+    """
+
+    rows: np.ndarray
+
+    @property
+    def points(self) -> np.ndarray:
+        """(N, 3) float32 x, y, z (a view)."""
+        return self.rows[:, :3]
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """(N,) uint32 0x00RRGGBB (a view)."""
+        return self.rows[:, 3].view(np.uint32)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(N,) uint32 panoptic ids (a view)."""
+        return self.rows[:, 4].view(np.uint32)
+
+
+@dataclass(frozen=True)
+class DepthGrid:
+    """Every ``stride``-th depth pixel of a frame, back-projected and labelled (H', W' of them).
+
+    points: (H', W', 3) float32 metres, meaningless where not ``valid`` (H', W') bool.
+    labels: (H', W') int32 panoptic id of the colour pixel holding each depth pixel's centre.
+    rows: (H',) and cols: (W',) int64, that colour pixel's row and column (non-decreasing).
+    num_points: how many are valid.
     """
 
     points: Tensor
+    valid: Tensor
     labels: Tensor
-    pixels: Tensor
+    rows: Tensor
+    cols: Tensor
+    num_points: int
+
+    def cloud(self, rgb_of_id: np.ndarray) -> Cloud:
+        """Return the valid points with their labels and colours ``rgb_of_id[label]``.
+
+        ``rgb_of_id``: (M,) uint32 0x00RRGGBB of every panoptic id below M.
+        """
+        points, labels = self.points.reshape(-1, 3), self.labels.reshape(-1)
+        rows = torch.empty(self.num_points, 5, device=points.device)
+        if self.num_points == len(labels):  # a dense depth camera's common case: no gather
+            rows[:, :3] = points
+        else:  # nonzero + index_select: faster than a boolean mask on the CPU
+            index = self.valid.flatten().nonzero().squeeze(1)
+            torch.index_select(points, 0, index, out=rows[:, :3])
+            labels = labels.index_select(0, index)
+        # Columns 3 and 4 hold bits, not values: float32 views of the uint32 colour and label.
+        colours = torch.from_numpy(rgb_of_id.view(np.float32)).to(points.device)
+        torch.index_select(colours, 0, labels, out=rows[:, 3])
+        rows[:, 4] = labels.view(torch.float32)
+        return Cloud(rows.cpu().numpy())
 
 
 @dataclass(frozen=True)
@@ -97,70 +152,88 @@ class Box3D:
 
 def valid_depth(depth: Tensor, depth_min: float, depth_max: float) -> Tensor:
     """(H, W) bool: where ``depth`` (H, W) float metres is a return within the bounds."""
-    return torch.isfinite(depth) & (depth > 0) & (depth >= depth_min) & (depth <= depth_max)
+    low = max(depth_min, float(np.finfo(np.float32).tiny))  # 0 is no return
+    high = min(depth_max, float(np.finfo(np.float32).max))  # inf is no return; NaN fails both
+    return (depth >= low) & (depth <= high)
 
 
-def back_project(depth: Tensor, k: Intrinsics, valid: Tensor, stride: int = 1) -> tuple[Tensor, Tensor]:
-    """Points of the valid pixels of every ``stride``-th row and column.
+def registered_pixels(size: int, colour_size: int, stride: int, device) -> Tensor:
+    """Colour rows (or columns) holding the centres of every ``stride``-th depth row (or column).
 
-    depth: (H, W) float metres; valid: (H, W) bool. Returns (N, 3) float32 points and their
-    (N,) int64 flat pixel indices in the depth image, in row-major order.
+    ``size`` depth rows span ``colour_size`` colour rows; returns (ceil(size / stride),) int64.
     """
-    height, width = depth.shape
-    keep = torch.zeros_like(valid)
-    keep[::stride, ::stride] = valid[::stride, ::stride]
-    index = keep.flatten().nonzero().squeeze(1)
-    z = depth.flatten()[index].float()
-    u = (index % width).float()
-    v = torch.div(index, width, rounding_mode="floor").float()
-    points = torch.stack([(u - k.cx) * z / k.fx, (v - k.cy) * z / k.fy, z], dim=1)
-    return points, index
+    index = torch.arange(0, size, stride, device=device)
+    return torch.div((2 * index + 1) * colour_size, 2 * size, rounding_mode="floor")
 
 
-def colour_pixels(index: Tensor, depth_size: tuple[int, int], colour_size: tuple[int, int]) -> Tensor:
-    """Flat indices (N,) of the colour pixels holding the centres of depth pixels ``index`` (N,)."""
-    (dh, dw), (ch, cw) = depth_size, colour_size
-    if (dh, dw) == (ch, cw):
-        return index
-    row = torch.div(index, dw, rounding_mode="floor")
-    col = index % dw
-    crow = torch.div((2 * row + 1) * ch, 2 * dh, rounding_mode="floor")
-    ccol = torch.div((2 * col + 1) * cw, 2 * dw, rounding_mode="floor")
-    return crow * cw + ccol
-
-
-def panoptic_cloud(
+def depth_grid(
     result: PanopticResult, depth: np.ndarray, k: Intrinsics, depth_min: float, depth_max: float,
     stride: int = 1,
-) -> Cloud:
-    """Return the labelled cloud of ``result`` from an aligned ``depth`` (H', W') float32 metres.
+) -> DepthGrid:
+    """Back-project every ``stride``-th pixel of an aligned ``depth`` (H', W') float32 metres.
 
     ``k``: the colour image's intrinsics (scaled here to the depth's size). ValueError when the
     depth is not registered to the colour image.
     """
-    colour_size = tuple(result.panoptic.shape)
-    k = k.registered(*depth.shape)
-    depth_t = torch.from_numpy(np.ascontiguousarray(depth)).to(result.panoptic.device)
-    points, index = back_project(depth_t, k, valid_depth(depth_t, depth_min, depth_max), stride)
-    pixels = colour_pixels(index, depth.shape, colour_size)
-    return Cloud(points, result.panoptic.flatten()[pixels].long(), pixels)
+    (height, width), (colour_height, colour_width) = depth.shape, result.panoptic.shape
+    k = k.registered(height, width)
+    device = result.panoptic.device
+    z = torch.from_numpy(np.ascontiguousarray(depth[::stride, ::stride])).to(device)
+    rows = registered_pixels(height, colour_height, stride, device)
+    cols = registered_pixels(width, colour_width, stride, device)
+    ray_x = (torch.arange(0, width, stride, device=device, dtype=torch.float32) - k.cx) / k.fx
+    ray_y = (torch.arange(0, height, stride, device=device, dtype=torch.float32) - k.cy) / k.fy
+    points = torch.stack([z * ray_x, z * ray_y[:, None], z], dim=2)
+    if (height, width) == (colour_height, colour_width):
+        labels = result.panoptic[::stride, ::stride]
+    else:
+        labels = result.panoptic.index_select(0, rows).index_select(1, cols)
+    valid = valid_depth(z, depth_min, depth_max)
+    return DepthGrid(points, valid, labels.int(), rows, cols, int(valid.sum()))
 
 
-def thing_boxes(cloud: Cloud, result: PanopticResult, min_points: int) -> list[Box3D]:
-    """One Box3D per thing segment of ``result`` with at least ``min_points`` points in ``cloud``."""
+def axis_quantiles(points: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+    """(L, D) quantiles ``levels`` of (N, D) ``points`` per axis, as ``np.quantile`` (linear).
+
+    A partial sort around the L * 2 ranks needed, instead of ``np.quantile``'s general path.
+    """
+    last = len(points) - 1
+    position = np.asarray(levels) * last
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, last)
+    ranked = np.partition(points.T, [*below, *above], axis=1)  # (D, N)
+    weight = (position - below)[:, None]
+    return ranked[:, below].T * (1 - weight) + ranked[:, above].T * weight
+
+
+def thing_boxes(grid: DepthGrid, result: PanopticResult, min_points: int) -> list[Box3D]:
+    """One Box3D per thing segment of ``result`` with at least ``min_points`` points in ``grid``.
+
+    Each segment is searched within its bounding box only, on the host (a few small steps per
+    segment: cheaper there than as device kernels). Its centre and size come from at most
+    ``BOX_SAMPLES`` of its points: every k-th in row-major order (all of them for smaller things).
+    """
+    things = [segment for segment in result.segments if segment.isthing]
+    if not things:
+        return []
+    points, labels, valid, rows, cols = (
+        t.cpu().numpy() for t in (grid.points, grid.labels, grid.valid, grid.rows, grid.cols))
+    labels = np.where(valid, labels, 0)  # 0 is no segment's id
+    width, flat_points = labels.shape[1], points.reshape(-1, 3)
+    x, y, w, h = np.array([segment.bbox for segment in things]).T
+    first_row, end_row = np.searchsorted(rows, y), np.searchsorted(rows, y + h)
+    first_col, end_col = np.searchsorted(cols, x), np.searchsorted(cols, x + w)
+    levels = (BOX_PERCENTILES[0], 0.5, BOX_PERCENTILES[1])
     boxes = []
-    low, high = BOX_PERCENTILES
-    levels = torch.tensor([low, 0.5, high], device=cloud.points.device)
-    things = cloud.labels % ID_DIVISOR > 0  # instance > 0: the thing pixels, searched below
-    labels, thing_points = cloud.labels[things], cloud.points[things]
-    for segment in result.segments:
-        if not segment.isthing:
+    for i, segment in enumerate(things):
+        window = (slice(first_row[i], end_row[i]), slice(first_col[i], end_col[i]))
+        found = np.flatnonzero(labels[window] == segment.id)  # row-major within the window
+        if len(found) < max(min_points, 1):
             continue
-        points = thing_points[labels == segment.id]
-        if len(points) < max(min_points, 1):
-            continue
-        lo, centre, hi = torch.quantile(points, levels, dim=0).tolist()
-        size = tuple(top - bottom for top, bottom in zip(hi, lo))
-        boxes.append(Box3D(segment.id, segment.category_id, float(segment.score), len(points),
-                           tuple(centre), size))
+        every = -(-len(found) // BOX_SAMPLES)  # ceil: at most BOX_SAMPLES points, spread evenly
+        row, col = np.divmod(found[::every], end_col[i] - first_col[i])
+        sample = np.take(flat_points, (row + first_row[i]) * width + col + first_col[i], axis=0)
+        low, centre, high = axis_quantiles(sample, levels).tolist()
+        boxes.append(Box3D(segment.id, segment.category_id, float(segment.score), len(found),
+                           tuple(centre), tuple(top - bottom for top, bottom in zip(high, low))))
     return boxes

@@ -21,14 +21,14 @@ import numpy as np
 from .data.coco import read_rgb
 from .data.depth_files import find_depth, read_depth, write_ply
 from .data.video import video_frames
-from .depth3d import DEPTH_RANGE, Intrinsics, panoptic_cloud
+from .depth3d import DEPTH_RANGE, Intrinsics, depth_grid
 from .engine import BACKENDS, ImageError, create_engine
 from .head.panoptic import OVERLAP_POLICIES, PanopticResult
 from .paths import default_model_path
 from .predictions import PredictionWriter
 from .progress import progress
 from .tracking import Tracker
-from .visualization import color_lut, panoptic_colours
+from .visualization import color_lut, pack_rgb, panoptic_palette
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -69,10 +69,11 @@ def write_cloud(path: Path, result: PanopticResult, depth_file: Path, k: tuple, 
                 depth_range: tuple[float, float]) -> int:
     """Write the labelled cloud of ``result`` and an aligned depth file as PLY; return its points."""
     height, width = result.panoptic.shape
-    cloud = panoptic_cloud(result, read_depth(depth_file), Intrinsics(*k, width, height), *depth_range)
-    labels = cloud.labels.cpu().numpy()
-    write_ply(path, cloud.points.cpu().numpy(), panoptic_colours(labels, lut), labels)
-    return len(labels)
+    palette = panoptic_palette(lut)
+    grid = depth_grid(result, read_depth(depth_file), Intrinsics(*k, width, height), *depth_range)
+    cloud = grid.cloud(pack_rgb(palette))
+    write_ply(path, cloud.points, palette[cloud.labels], cloud.labels)
+    return len(cloud.rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,8 +73,17 @@ def colorize_panoptic(
     return np.rint(colors).astype(np.uint8)
 
 
-def panoptic_colours(ids: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """(N, 3) uint8 colours of (N,) panoptic ids, as ``panoptic/colored`` shows them (no blending)."""
-    ids = np.asarray(ids, np.int64)
-    shaded = np.rint(lut[:, None, :] * INSTANCE_SHADES[None, :, None]).astype(np.uint8)  # (C, 5, 3)
-    return shaded[ids // ID_DIVISOR, ids % ID_DIVISOR % len(INSTANCE_SHADES)]
+def panoptic_palette(lut: np.ndarray) -> np.ndarray:
+    """(len(lut) * ID_DIVISOR, 3) uint8: the colour of every panoptic id, indexed by the id.
+
+    The colours ``panoptic/colored`` shows (no blending): one lookup per pixel or point.
+    """
+    ids = np.arange(len(lut) * ID_DIVISOR)
+    shades = INSTANCE_SHADES[ids % ID_DIVISOR % len(INSTANCE_SHADES)]
+    return np.rint(lut[ids // ID_DIVISOR] * shades[:, None]).astype(np.uint8)
+
+
+def pack_rgb(colours: np.ndarray) -> np.ndarray:
+    """(N,) uint32 0x00RRGGBB of (N, 3) uint8 RGB ``colours`` (a PointCloud2's rgb field)."""
+    colours = colours.astype(np.uint32)
+    return (colours[:, 0] << 16) | (colours[:, 1] << 8) | colours[:, 2]

@@ -10,11 +10,11 @@ from sensor_msgs_py import point_cloud2
 from std_msgs.msg import Header
 
 from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES
-from sspanoptic_ros.depth3d import Box3D
+from sspanoptic_ros.depth3d import Box3D, Cloud
 from sspanoptic_ros.ros.depth_input import DepthError, depth_to_metres, depth_topic_list
 from sspanoptic_ros.ros.outputs_3d import cloud_message, markers_message
 from sspanoptic_ros.ros.vision import detections_3d_message
-from sspanoptic_ros.visualization import color_lut, colorize_panoptic, panoptic_colours
+from sspanoptic_ros.visualization import color_lut, colorize_panoptic, pack_rgb, panoptic_palette
 
 pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
 
@@ -66,8 +66,10 @@ def test_depth_topics_are_none_or_one_per_camera():
 
 def test_cloud_packs_xyz_colour_and_label_for_rviz():
     points = np.array([[0.5, -1.0, 2.0], [1.0, 0.25, 3.5]], np.float32)
-    colours = np.array([[255, 128, 1], [0, 0, 0]], np.uint8)
-    msg = cloud_message(points, colours, np.array([1007, 14000]), HEADER)
+    rgb = pack_rgb(np.array([[255, 128, 1], [0, 0, 0]], np.uint8))
+    labels = np.array([1007, 14000], np.uint32)
+    rows = np.concatenate([points, rgb.view(np.float32)[:, None], labels.view(np.float32)[:, None]], 1)
+    msg = cloud_message(Cloud(rows), HEADER)
     assert msg.header == HEADER and (msg.height, msg.width) == (1, 2)
     read = point_cloud2.read_points(msg)
     np.testing.assert_array_equal(np.stack([read[a] for a in "xyz"], 1), points)
@@ -89,6 +91,8 @@ def test_detections_and_markers_follow_the_boxes():
 
 def test_point_colours_are_the_colours_of_the_panoptic_picture():
     lut = color_lut(SYNTHETIC_CATEGORIES)
-    ids = np.random.default_rng(0).choice([0, 1001, 1002, 2003, 3004, 3005, 11000, 14000], 200)
+    ids = np.random.default_rng(0).choice([0, 1001, 1002, 2003, 3004, 3005, 11000, 14000, 14999], 200)
     expected = colorize_panoptic((ids // 1000)[None], (ids % 1000)[None], lut)[0]
-    np.testing.assert_array_equal(panoptic_colours(ids, lut), expected)
+    np.testing.assert_array_equal(panoptic_palette(lut)[ids], expected)
+    packed = pack_rgb(expected)
+    np.testing.assert_array_equal(np.stack([packed >> 16, packed >> 8 & 255, packed & 255], 1), expected)

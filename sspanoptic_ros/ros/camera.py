@@ -23,7 +23,7 @@ from std_msgs.msg import Header
 from ..categories import Category
 from ..head.panoptic import PanopticResult
 from ..tracking import Tracker, TrackerParams
-from ..visualization import color_lut
+from ..visualization import color_lut, pack_rgb, panoptic_palette
 from .camera_3d import Camera3D
 from .diagnostics import HealthLimits, InferenceStats, camera_status
 from .image_codec import compress_image, stamp_ns
@@ -52,11 +52,16 @@ class OutputOptions:
 
 
 class Labels:
-    """What the outputs show of a model's categories: colours and names by category id."""
+    """What the outputs show of a model's categories: colours and names by category id.
+
+    ``palette`` (RGB) and ``point_rgb`` (the clouds' packed rgb) hold the colour of each panoptic id.
+    """
 
     def __init__(self, categories: list[Category]):
         self.lut = color_lut(categories)
         self.names = {c.id: c.name for c in categories}
+        self.palette = panoptic_palette(self.lut)
+        self.point_rgb = pack_rgb(self.palette)
 
 
 class Camera:

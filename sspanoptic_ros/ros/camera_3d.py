@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 from diagnostic_msgs.msg import KeyValue
 from rclpy.lifecycle import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
-from ..depth3d import Intrinsics, panoptic_cloud, thing_boxes
+from ..depth3d import Intrinsics, depth_grid, thing_boxes
 from ..head.panoptic import PanopticResult
-from ..visualization import panoptic_colours
 from .depth_input import THROTTLE, DepthError, DepthInput, DepthOptions, depth_to_metres
 from .outputs_3d import (
     OUTPUTS_3D,
@@ -109,22 +107,20 @@ def messages_3d(
     metres = depth_to_metres(depth, max_pixels)
     try:
         k = Intrinsics.from_k(info.k, info.width or width, info.height or height)
-        cloud = panoptic_cloud(result, metres, k.registered(height, width),
-                               options.depth_min, options.depth_max, options.stride)
+        grid = depth_grid(result, metres, k.registered(height, width),
+                          options.depth_min, options.depth_max, options.stride)
     except ValueError as error:
         raise DepthError(str(error)) from error
-    if not len(cloud.points):
+    if not grid.num_points:
         raise DepthError(f"no valid depth value within depth_min {options.depth_min:g} .. "
                          f"depth_max {options.depth_max:g} m")
-    boxes = thing_boxes(cloud, result, options.min_points)
     messages = {}
     if "points" in wanted:
-        ids = cloud.labels.cpu().numpy()
-        messages["points"] = cloud_message(
-            cloud.points.cpu().numpy(), panoptic_colours(ids, labels.lut), ids, header)
+        messages["points"] = cloud_message(grid.cloud(labels.point_rgb), header)
+    boxes = thing_boxes(grid, result, options.min_points) if wanted & {"detections_3d", "markers"} else []
     if "detections_3d" in wanted:
         messages["detections_3d"] = vision.detections_3d_message(boxes, header)
     if "markers" in wanted:
-        colours = panoptic_colours(np.array([b.id for b in boxes]), labels.lut)
+        colours = labels.palette[[b.id for b in boxes]]
         messages["markers"] = markers_message(boxes, colours, labels.names, header)
     return messages

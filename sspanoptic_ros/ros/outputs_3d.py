@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 from sensor_msgs.msg import PointCloud2, PointField
 from sensor_msgs_py import point_cloud2
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from ..depth3d import Box3D
+from ..depth3d import Box3D, Cloud
 from .outputs import vision
 
 OUTPUTS_3D = {
@@ -38,20 +37,15 @@ CLOUD_FIELDS = [
          ("rgb", PointField.FLOAT32), ("label", PointField.UINT32)]
     )
 ]
+CLOUD_DTYPE = point_cloud2.dtype_from_fields(CLOUD_FIELDS)
 MARKER_NAMESPACE = "sspanoptic"
 MARKER_ALPHA = 0.5  # opacity of the boxes
 TEXT_HEIGHT = 0.1  # metres
 
 
-def cloud_message(points: np.ndarray, colours: np.ndarray, labels: np.ndarray, header: Header) -> PointCloud2:
-    """Return the PointCloud2 of (N, 3) float32 ``points``, (N, 3) uint8 RGB ``colours``, (N,) ``labels``."""
-    cloud = np.empty(len(points), point_cloud2.dtype_from_fields(CLOUD_FIELDS))
-    for axis, name in enumerate("xyz"):
-        cloud[name] = points[:, axis]
-    packed = (colours[:, 0].astype(np.uint32) << 16) | (colours[:, 1].astype(np.uint32) << 8) | colours[:, 2]
-    cloud["rgb"] = packed.view(np.float32)
-    cloud["label"] = labels
-    return point_cloud2.create_cloud(copy.deepcopy(header), CLOUD_FIELDS, cloud)
+def cloud_message(cloud: Cloud, header: Header) -> PointCloud2:
+    """Return the PointCloud2 of ``cloud`` (its rows are the fields' layout: one copy)."""
+    return point_cloud2.create_cloud(copy.deepcopy(header), CLOUD_FIELDS, cloud.rows.view(CLOUD_DTYPE)[:, 0])
 
 
 def markers_message(
@@ -61,15 +55,16 @@ def markers_message(
 
     ``colours``: the RGB of each box's segment; ``names``: category id -> class name.
     """
-    markers = [Marker(header=copy.deepcopy(header), ns=MARKER_NAMESPACE, action=Marker.DELETEALL)]
+    header = copy.deepcopy(header)  # one copy, shared by the markers (none of them changes it)
+    markers = [Marker(header=header, ns=MARKER_NAMESPACE, action=Marker.DELETEALL)]
     for i, (box, rgb) in enumerate(zip(boxes, colours)):
         colour = ColorRGBA(r=rgb[0] / 255, g=rgb[1] / 255, b=rgb[2] / 255, a=MARKER_ALPHA)
-        cube = Marker(header=copy.deepcopy(header), ns=MARKER_NAMESPACE, id=2 * i, type=Marker.CUBE,
+        cube = Marker(header=header, ns=MARKER_NAMESPACE, id=2 * i, type=Marker.CUBE,
                       action=Marker.ADD, color=colour)
         cube.pose.position.x, cube.pose.position.y, cube.pose.position.z = box.centre
         cube.pose.orientation.w = 1.0
         cube.scale.x, cube.scale.y, cube.scale.z = (max(s, 1e-3) for s in box.size)
-        text = Marker(header=copy.deepcopy(header), ns=MARKER_NAMESPACE, id=2 * i + 1,
+        text = Marker(header=header, ns=MARKER_NAMESPACE, id=2 * i + 1,
                       type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
                       color=ColorRGBA(r=colour.r, g=colour.g, b=colour.b, a=1.0),
                       text=f"{names.get(box.category_id, box.category_id)} {box.id}")

@@ -56,9 +56,9 @@ def detections_message(result: PanopticResult, header: Header) -> Detection2DArr
 
 def detections_3d_message(boxes: list[Box3D], header: Header) -> Detection3DArray:
     """One Detection3D per box: id its panoptic id, one hypothesis (class id, score)."""
-    msg = Detection3DArray(header=copy.deepcopy(header))
+    msg = Detection3DArray(header=copy.deepcopy(header))  # its detections share this copy
     for box in boxes:
-        detection = Detection3D(header=copy.deepcopy(header), id=str(box.id))
+        detection = Detection3D(header=msg.header, id=str(box.id))
         position, size = detection.bbox.center.position, detection.bbox.size
         position.x, position.y, position.z = box.centre
         size.x, size.y, size.z = box.size
