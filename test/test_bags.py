@@ -2,23 +2,27 @@
 # SPDX-License-Identifier: Apache-2.0
 """Camera bags: written with rosbags, read back with rosbags, decoded with the node's codec."""
 
+from collections import defaultdict
+
 import cv2
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from sspanoptic_ros.bench.bag_writer import (
     ENCODINGS,
     TYPESTORE,
     folder_frames,
     synthetic_frames,
+    synthetic_rgbd_frames,
     write_bag,
 )
 from sspanoptic_ros.bench.node_throughput import main
 from sspanoptic_ros.bench.player import load_bag
 from sspanoptic_ros.data.video import video_frames, video_rate
+from sspanoptic_ros.ros.depth_input import depth_to_metres
 from sspanoptic_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
 
 pytestmark = pytest.mark.ros  # runs on Kilted and Jazzy (setup.cfg)
@@ -173,3 +177,37 @@ def test_create_command_with_photos_of_two_sizes_resizes_or_says_how(coco_sample
     main(["create", str(tmp_path / "resized"), "--images", str(photos), "--size", "240", "320"])
     loaded = load_bag(tmp_path / "resized")
     assert [(m.height, m.width) for m in loaded.messages] == [(240, 320), (240, 320)]
+
+
+def test_create_command_synthetic_rgbd_writes_depth_and_camera_info_with_the_image_stamps(
+    tmp_path, capsys
+):
+    path = tmp_path / "rgbd"
+    main(["create", str(path), "--synthetic", "3", "--size", "48", "64", "--depth", "--rate", "5",
+          "--start", "100", "--topic", "/front/color/image_raw"])
+    assert "with depth and camera_info" in capsys.readouterr().out
+    types = {"/front/color/image_raw": Image, "/front/color/depth": Image,
+             "/front/color/camera_info": CameraInfo}
+    with Reader(path) as reader:
+        assert {c.topic for c in reader.connections} == set(types)
+        messages = defaultdict(list)
+        for connection, _, raw in reader.messages():
+            messages[connection.topic].append(deserialize_message(bytes(raw), types[connection.topic]))
+    frames = list(synthetic_rgbd_frames(3, (48, 64), 0))
+    for i, frame in enumerate(frames):
+        image, depth, info = (messages[topic][i] for topic in types)
+        assert image.header == depth.header == info.header
+        assert image.header.stamp.sec * 10**9 + image.header.stamp.nanosec == 100 * 10**9 + i * 200_000_000
+        np.testing.assert_array_equal(image_to_rgb(image), frame.rgb)
+        assert depth.encoding == "16UC1"
+        metres = depth_to_metres(depth)
+        np.testing.assert_allclose(metres, frame.depth, atol=5e-4)  # millimetres
+        assert ((metres == 0) == (frame.depth == 0)).all()  # no return stays no return
+        fx, fy, cx, cy = frame.k
+        assert (info.height, info.width) == (48, 64)
+        assert list(info.k) == [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["create", str(tmp_path / "photos"), "--images", str(tmp_path), "--depth"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "sspanoptic-bench bag create: --depth needs --synthetic: only the synthetic world has depth")

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..data.video import video_frames, video_rate
 from ..ros.image_codec import message_to_rgb
-from .bag_writer import ENCODINGS, STORAGES, folder_frames, synthetic_frames, write_bag
+from .bag_writer import ENCODINGS, STORAGES, folder_frames, synthetic_frames, synthetic_rgbd_frames, write_bag
 from .player import BagFrames, load_bag
 from .report import TOLERANCE, bag_summary, build_report, format_report, keeps_up, plot_report
 from .session import NodeSession, session_node_command, session_output_prefix
@@ -239,7 +239,10 @@ def _create(args: argparse.Namespace) -> None:
         frames, rate = video_frames(args.video), args.rate or video_rate(args.video) or 10.0
     else:
         size = tuple(args.size or SYNTHETIC_SIZE)
-        frames, rate = synthetic_frames(args.synthetic, size, args.seed), args.rate or 10.0
+        render = synthetic_rgbd_frames if args.depth else synthetic_frames
+        frames, rate = render(args.synthetic, size, args.seed), args.rate or 10.0
+    if args.depth and not args.synthetic:
+        raise ValueError("--depth needs --synthetic: only the synthetic world has depth")
     if args.size and not args.synthetic:
         height, width = args.size
         frames = (cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA) for rgb in frames)
@@ -252,7 +255,8 @@ def _create(args: argparse.Namespace) -> None:
     except ValueError as e:
         hint = "; a bag holds frames of one size: give --size H W to resize them" if "shape" in str(e) else ""
         raise ValueError(f"{e}{hint}") from None
-    print(f"wrote {count} {args.encoding} frames at {rate:g} Hz to {args.out} ({args.storage})")
+    depth = " with depth and camera_info" if args.depth else ""
+    print(f"wrote {count} {args.encoding} frames{depth} at {rate:g} Hz to {args.out} ({args.storage})")
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -287,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="frame size: images and video frames are resized to it; synthetic "
                         f"frames are rendered at it (default {SYNTHETIC_SIZE[0]} {SYNTHETIC_SIZE[1]})")
     create.add_argument("--seed", type=int, default=0, help="synthetic world seed")
+    create.add_argument("--depth", action="store_true",
+                        help="with --synthetic: also <camera>/depth (16UC1 mm) and <camera>/camera_info")
     create.add_argument("--max-frames", type=int, help="write at most this many frames")
     create.add_argument("--rate", type=float, help="frame rate in Hz (default: the video's, else 10)")
     create.add_argument("--encoding", choices=ENCODINGS, default="rgb8")

@@ -19,11 +19,12 @@ the centre of the part of the plate the camera sees.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES, THING_ID_BASE, render_scene
+from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES, THING_ID_BASE, render_scene, render_sequence
 
 FOCAL = 0.9  # focal length in image widths
 CAMERA_HEIGHT = 1.5  # metres above the ground
@@ -95,3 +96,16 @@ def render_rgbd(seed: int | tuple[int, ...], height: int = 256, width: int = 384
     k = camera_k(height, width)
     depth, centres = render_depth(ids, segments_info, k)
     return RGBDFrame(rgb, ids, segments_info, depth, k, centres)
+
+
+def render_rgbd_sequence(
+    num_frames: int, size: tuple[int, int] = (256, 384), seed: int | tuple[int, ...] = 0
+) -> Iterator[RGBDFrame]:
+    """Yield the frames of ``synthetic.render_sequence`` as RGB-D frames with ground truth.
+
+    The camera pans and zooms over the same world; each thing keeps its distance.
+    """
+    k = camera_k(*size)
+    for rgb, ids, segments_info in render_sequence(num_frames, size, seed):
+        depth, centres = render_depth(ids, segments_info, k)
+        yield RGBDFrame(rgb, ids, segments_info, depth, k, centres)
