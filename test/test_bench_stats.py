@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Benchmark helpers: runs in turns, ratios of the same rounds, exact FLOP counts."""
 
+import json
 from functools import partial
 
 import pytest
 import torch
 from conftest import tiny_config
 
+from sspanoptic_ros.bench.engine_speed import main
 from sspanoptic_ros.bench.stats import gflop, in_turns, pair_ratios
 from sspanoptic_ros.model import build_model
 
@@ -38,3 +40,20 @@ def test_padding_to_32_saves_the_flops_of_128():
         gflop(partial(model, torch.zeros(1, 3, *size))) for size in [(96, 148), (96, 160), (128, 256)]
     )
     assert unpadded == padded_32 < padded_128
+
+
+def test_engine_benchmark_compares_paddings_in_turns(tmp_path, capsys):
+    """``--compare-padding 128`` runs the same model padded to 128 beside 32, FLOPs and ratios."""
+    report = tmp_path / "engine.json"
+    main(["--model", "demo_synthetic", "--backends", "torch", "--size", "96", "128", "--runs", "2",
+          "--compare-padding", "128", "--json", str(report)])
+    result = json.loads(report.read_text())
+    base, padded = result["rows"]
+    assert (base["input_size"], padded["input_size"]) == ([256, 352], [256, 384])  # 352 = 11 * 32
+    assert base["gflop"] < padded["gflop"]
+    assert [r["label"] for r in result["ratios"]] == [
+        "network time torch padded to 128 / torch padded to 32",
+        "total time torch padded to 128 / torch padded to 32",
+    ]
+    assert all(len(r["ratios"]) == 2 for r in result["ratios"])  # one per round
+    assert "network time torch padded to 128 / torch padded to 32:" in capsys.readouterr().out

@@ -51,10 +51,13 @@ def warm_engine(
     compile: bool = False,
     cuda_graphs: bool = False,
     tensorrt_nms: bool = False,
+    padding: int | None = None,
 ) -> tuple[Engine, float]:
     """Create an engine for one backend, run it ``WARMUP`` times on ``image``; return it and the peak MiB.
 
     ``compile`` and ``cuda_graphs`` apply to the torch backend, ``tensorrt_nms`` to TensorRT.
+    ``padding`` pads the network's inputs to multiples of it instead of 32, as a model file
+    made for that padding runs (torch and ONNX Runtime with dynamic sizes).
     The peak is the GPU's allocations from this engine alone, or the process RSS on the CPU.
     """
     engine = create_engine(
@@ -66,6 +69,8 @@ def warm_engine(
         cuda_graphs=cuda_graphs and backend == "torch",
         tensorrt_nms=tensorrt_nms and backend == "tensorrt",
     )
+    if padding:
+        engine.backend.size_divisibility = padding
     if engine.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(engine.device)
     for _ in range(WARMUP):
@@ -135,8 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model", default="resnet50_fpn_coco", help="model file, or a config name (random weights)"
     )
-    parser.add_argument(
+    second = parser.add_mutually_exclusive_group()
+    second.add_argument(
         "--compare", metavar="MODEL", help="a second model (file or config name), run in turns with --model"
+    )
+    second.add_argument(
+        "--compare-padding", type=int, metavar="N",
+        help="also run --model with inputs padded to multiples of N (128: before 2026-12-06), in turns",
     )
     parser.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"], choices=BACKENDS)
     parser.add_argument("--device", default=None)
@@ -158,15 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.retinanet and "torch" not in args.backends:
         parser.error("--retinanet compares with the torch backend: include it in --backends")
     image = np.random.default_rng(0).integers(0, 256, (*args.size, 3), dtype=np.uint8)
-    models = [args.model] + ([args.compare] if args.compare else [])
+    variants = [(args.model, None)] + ([(args.compare, None)] if args.compare else []) + (
+        [(args.model, args.compare_padding)] if args.compare_padding else [])
     rows, engines = [], []
     with tempfile.TemporaryDirectory() as workdir:
-        for model in models:
+        for model, padding in variants:
             path = model_file(model, Path(workdir))
             for backend in args.backends:
                 engine, peak = warm_engine(
-                    path, backend, args.device, args.precision, image,
-                    compile=args.compile, cuda_graphs=args.cuda_graphs, tensorrt_nms=args.tensorrt_nms,
+                    path, backend, args.device, args.precision, image, compile=args.compile,
+                    cuda_graphs=args.cuda_graphs, tensorrt_nms=args.tensorrt_nms, padding=padding,
                 )
                 size = padded_size(
                     *network_input_size(*args.size, engine.config), engine.backend.size_divisibility
@@ -175,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                 name = engine.backend.name
                 rows.append({
                     "model": model, "backend": name, "device": str(engine.device),
-                    "label": f"{Path(model).stem} {name}" if args.compare else name,
+                    "label": f"{Path(model).stem} {name}" if args.compare else
+                    f"{name} padded to {engine.backend.size_divisibility}" if args.compare_padding else name,
                     "input_size": list(size), "gflop": network_gflop(engine.config, size),
                     "peak_memory_mib": peak,
                     "memory_kind": "GPU allocated" if engine.device.type == "cuda" else "process RSS",
@@ -193,12 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         row["times_ms"] = {stage: [1e3 * getattr(t, stage) for _, t in runs] for stage in STAGES}
         row["fps"] = 1e3 / statistics.median(row["times_ms"]["total"])
     ratios = []
-    for a, b, stages in _pairs(rows, args.backends, args.compare):
+    for a, b, stages in _pairs(rows, args.backends, bool(args.compare or args.compare_padding)):
         for stage in stages:
             ratio = pair_ratios(a["times_ms"][stage], b["times_ms"][stage])
             ratios.append({"label": f"{stage} time {a['label']} / {b['label']}", **ratio})
     result = {
-        "model": args.model, "compare": args.compare, "size": list(args.size), "runs": args.runs,
+        "model": args.model, "compare": args.compare, "compare_padding": args.compare_padding,
+        "size": list(args.size), "runs": args.runs,
         "precision": args.precision, "compile": args.compile, "cuda_graphs": args.cuda_graphs,
         "rows": rows, "ratios": ratios,
     }
@@ -227,11 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _pairs(rows: list[dict], backends: list[str], compare: str | None):
+def _pairs(rows: list[dict], backends: list[str], compare: bool):
     """(numerator row, denominator row, stages) of each ratio to print.
 
-    With ``compare``: the compared model over ``--model``, per backend (network and total time);
-    otherwise the first backend over each other one (total time).
+    With ``compare``: the second model (or padding) over ``--model``, per backend (network and
+    total time); otherwise the first backend over each other one (total time).
     """
     if compare:
         n = len(backends)
