@@ -5,13 +5,17 @@
 import json
 from functools import partial
 
+import cv2
 import pytest
 import torch
 from conftest import tiny_config
 
+from sspanoptic_ros.bench.agreement import Variant, compare
 from sspanoptic_ros.bench.engine_speed import main
 from sspanoptic_ros.bench.stats import gflop, in_turns, pair_ratios
+from sspanoptic_ros.data.synthetic import render_scene
 from sspanoptic_ros.model import build_model
+from sspanoptic_ros.paths import default_model_path
 
 
 def test_calls_run_in_turns_and_ratios_pair_the_same_rounds():
@@ -57,3 +61,14 @@ def test_engine_benchmark_compares_paddings_in_turns(tmp_path, capsys):
     ]
     assert all(len(r["ratios"]) == 2 for r in result["ratios"])  # one per round
     assert "network time torch padded to 128 / torch padded to 32:" in capsys.readouterr().out
+
+
+def test_agreement_pad128_variant_runs_the_engine_as_a_model_file_made_for_128():
+    """Padding changes nothing where 32 and 128 pad alike (256 x 384), and the logits elsewhere."""
+    reference = Variant.parse("torch-fp32").engine(default_model_path(), "cpu")
+    padded = Variant.parse("torch-fp32-pad128").engine(default_model_path(), "cpu")
+    assert (reference.backend.size_divisibility, padded.backend.size_divisibility) == (32, 128)
+    scene = render_scene(101, 256, 384)[0]
+    assert compare(reference, padded, scene)["max_abs_semantic_error"] == 0.0
+    wide = cv2.resize(scene, (640, 360))  # network input 216 x 384: padded to 224 x 384 or 256 x 384
+    assert compare(reference, padded, wide)["max_abs_semantic_error"] > 0.0

@@ -3,7 +3,8 @@
 """``sspanoptic-bench agreement``: outputs of engine variants against fp32 eager torch, per image.
 
 A variant is ``BACKEND-PRECISION[-MODE]``: ``torch-fp16``, ``torch-fp32-graphs`` (CUDA graphs),
-``torch-fp16-compile`` (torch.compile), ``onnxruntime-fp32``. For each image it prints the share
+``torch-fp16-compile`` (torch.compile), ``onnxruntime-fp32``, ``torch-fp32-pad128`` (inputs padded
+to 128, as model files made before 2026-12-06 run). For each image it prints the share
 of identical panoptic and category pixels, the largest semantic logit difference (absolute and
 over the largest reference logit) and both segment counts. A variant runs each image three
 times before the compared run, so that compiled variants compare their replays, not a first call.
@@ -21,7 +22,7 @@ import numpy as np
 from ..engine import Engine, create_engine
 from .stats import write_json
 
-VARIANT = re.compile(r"(torch|onnxruntime)-(fp32|fp16)(?:-(graphs|compile))?")
+VARIANT = re.compile(r"(torch|onnxruntime)-(fp32|fp16)(?:-(graphs|compile|pad128))?")
 DEFAULT_VARIANTS = ("torch-fp16", "torch-fp32-graphs", "torch-fp16-graphs")
 SYNTHETIC_SEEDS = (101, 102)  # the scenes `sspanoptic-export onnx` checks on
 WARMUP = 3
@@ -29,7 +30,7 @@ WARMUP = 3
 
 @dataclass(frozen=True)
 class Variant:
-    """A backend, precision and mode (eager, graphs or compile) of the engine."""
+    """A backend, precision and mode (eager, graphs, compile or pad128) of the engine."""
 
     backend: str
     precision: str
@@ -37,11 +38,11 @@ class Variant:
 
     @classmethod
     def parse(cls, text: str) -> Variant:
-        """Parse ``BACKEND-PRECISION[-graphs|-compile]``."""
+        """Parse ``BACKEND-PRECISION[-graphs|-compile|-pad128]``."""
         match = VARIANT.fullmatch(text)
         if match is None:
             raise ValueError(
-                f"a variant is BACKEND-PRECISION[-graphs|-compile], e.g. torch-fp16, got {text!r}"
+                f"a variant is BACKEND-PRECISION[-graphs|-compile|-pad128], e.g. torch-fp16, got {text!r}"
             )
         backend, precision, mode = match.groups()
         return cls(backend, precision, mode or "eager")
@@ -51,7 +52,7 @@ class Variant:
 
     def engine(self, model: Path, device: str | None) -> Engine:
         """Build this variant's engine for ``model``."""
-        return create_engine(
+        engine = create_engine(
             model,
             self.backend,
             device,
@@ -59,6 +60,9 @@ class Variant:
             compile=self.mode == "compile",
             cuda_graphs=self.mode == "graphs",
         )
+        if self.mode == "pad128":
+            engine.backend.size_divisibility = 128
+        return engine
 
 
 def compare(reference: Engine, other: Engine, image: np.ndarray) -> dict:
