@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .head.panoptic import PanopticResult
+from .head.result import PanopticResult
 
 # Percentiles of a thing's points that bound its 3D box on each axis (robust to stray pixels).
 BOX_PERCENTILES = (0.05, 0.95)

@@ -23,7 +23,8 @@ from .data.depth_files import find_depth, read_depth, write_ply
 from .data.video import video_frames
 from .depth3d import DEPTH_RANGE, Intrinsics, depth_grid
 from .engine import BACKENDS, ImageError, create_engine
-from .head.panoptic import OVERLAP_POLICIES, PanopticResult
+from .head.params import OVERLAP_POLICIES
+from .head.result import PanopticResult
 from .paths import default_model_path
 from .predictions import PredictionWriter
 from .progress import progress

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.coco import write_panoptic_png, write_rgb
-from .head.panoptic import PanopticResult, Segment
+from .head.result import PanopticResult, Segment
 from .visualization import color_lut, colorize_panoptic
 
 

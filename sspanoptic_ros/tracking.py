@@ -42,7 +42,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from .head.panoptic import ID_DIVISOR, PanopticResult, Segment
+from .head.result import ID_DIVISOR, PanopticResult, Segment
 from .setting_fields import check_setting_values, setting
 
 # Track ids stay below the panoptic id divisor: category * ID_DIVISOR + track id.

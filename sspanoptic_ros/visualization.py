@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from sspanoptic_ros.categories import UNKNOWN_ID, Category
-from sspanoptic_ros.head.panoptic import ID_DIVISOR
+from sspanoptic_ros.head.result import ID_DIVISOR
 
 # Brightness factors cycled over instance ids (id % 5). Consecutive ids differ by at least
 # 0.25, so neighbouring instances of one class get visibly different shades of its colour;

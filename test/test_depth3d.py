@@ -15,7 +15,7 @@ from sspanoptic_ros.depth3d import (
     registered_pixels,
     thing_boxes,
 )
-from sspanoptic_ros.head.panoptic import PanopticResult, Segment
+from sspanoptic_ros.head.result import PanopticResult, Segment
 
 K = Intrinsics(fx=100.0, fy=120.0, cx=2.0, cy=1.5, width=4, height=3)
 RGB_OF_ID = np.arange(20000, dtype=np.uint32) * 7  # any colour per id

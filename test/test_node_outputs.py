@@ -12,7 +12,7 @@ from conftest import TINY_CATEGORIES
 from diagnostic_msgs.msg import DiagnosticStatus
 from std_msgs.msg import Header
 
-from sspanoptic_ros.head.panoptic import PanopticResult, Segment
+from sspanoptic_ros.head.result import PanopticResult, Segment
 from sspanoptic_ros.ros.diagnostics import HealthLimits, InferenceStats, PeriodReport, camera_status
 from sspanoptic_ros.ros.latest_frame import SlotCounts
 from sspanoptic_ros.ros.outputs import colored_image, id_image, segments_message

@@ -10,7 +10,7 @@ from sspanoptic_ros.bench.track import ground_truth_result
 from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES, render_sequence
 from sspanoptic_ros.evaluation.evaluate import segments_info
 from sspanoptic_ros.evaluation.stq import STQStat, summarize
-from sspanoptic_ros.head.panoptic import PanopticResult, Segment
+from sspanoptic_ros.head.result import PanopticResult, Segment
 from sspanoptic_ros.tracking import (
     MAX_TRACK_ID,
     Tracker,

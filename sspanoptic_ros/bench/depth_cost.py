@@ -25,7 +25,7 @@ from std_msgs.msg import Header
 from ..data.depth_files import depth_mm
 from ..data.synthetic_depth import WALL_DEPTH, render_rgbd
 from ..engine import BACKENDS, create_engine
-from ..head.panoptic import ID_DIVISOR, PanopticResult, Segment
+from ..head.result import ID_DIVISOR, PanopticResult, Segment
 from ..paths import default_model_path
 from ..ros.camera import Labels
 from ..ros.camera_3d import messages_3d

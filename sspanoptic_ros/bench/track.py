@@ -27,7 +27,7 @@ from ..data.synthetic import SYNTHETIC_CATEGORIES, THING_ID_BASE, render_sequenc
 from ..engine import BACKENDS, create_engine
 from ..evaluation.evaluate import segments_info
 from ..evaluation.stq import STQStat, summarize
-from ..head.panoptic import ID_DIVISOR, PanopticResult, Segment
+from ..head.result import ID_DIVISOR, PanopticResult, Segment
 from ..paths import default_model_path
 from ..tracking import Tracker, TrackerParams, auto_stride
 from .stats import percentile

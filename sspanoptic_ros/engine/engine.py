@@ -15,7 +15,9 @@ from torch import Tensor
 from ..categories import thing_channels
 from ..head.decode import DecodeParams, decode_detections
 from ..head.detections import Detections
-from ..head.panoptic import PanopticParams, PanopticResult, panoptic_head
+from ..head.panoptic import panoptic_head
+from ..head.params import PanopticParams
+from ..head.result import PanopticResult
 from ..model import Anchors, ModelConfig
 from ..model.config import DENSE_STRIDE, SIZE_DIVISIBILITY
 from .backends import DetectedOutputs

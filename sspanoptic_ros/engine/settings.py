@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..head.decode import DecodeParams
-from ..head.panoptic import PanopticParams
+from ..head.params import PanopticParams
 from ..model.config import ModelConfig
 from ..setting_fields import described_fields
 

@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from ..data.coco import CocoPanoptic, panoptic_to_target, read_rgb
 from ..engine import BACKENDS, create_engine
 from ..engine.settings import effective_params
-from ..head.panoptic import OVERLAP_POLICIES
+from ..head.params import OVERLAP_POLICIES
 from ..paths import default_model_path
 from ..predictions import PredictionWriter, segments_info
 from ..progress import progress

@@ -4,7 +4,9 @@
 
 from .decode import DecodeParams, decode_detections
 from .detections import Detections
-from .panoptic import PanopticParams, PanopticResult, Segment, panoptic_head
+from .panoptic import panoptic_head
+from .params import PanopticParams
+from .result import PanopticResult, Segment
 
 __all__ = [
     "DecodeParams",

@@ -21,7 +21,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
 from ..categories import Category
-from ..head.panoptic import PanopticResult
+from ..head.result import PanopticResult
 from ..tracking import Tracker, TrackerParams
 from ..visualization import color_lut, pack_rgb, panoptic_palette
 from .camera_3d import Camera3D

@@ -20,7 +20,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from ..depth3d import Intrinsics, depth_grid, thing_boxes
-from ..head.panoptic import PanopticResult
+from ..head.result import PanopticResult
 from .depth_input import THROTTLE, DepthError, DepthInput, DepthOptions, depth_to_metres
 from .outputs_3d import (
     OUTPUTS_3D,

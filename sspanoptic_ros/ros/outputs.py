@@ -23,7 +23,7 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
-from ..head.panoptic import ID_DIVISOR, PanopticResult
+from ..head.result import ID_DIVISOR, PanopticResult
 from ..predictions import segment_record
 from ..visualization import colorize_panoptic
 from .image_codec import numpy_to_image

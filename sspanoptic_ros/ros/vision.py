@@ -24,7 +24,7 @@ from vision_msgs.msg import (
 
 from ..categories import Category
 from ..depth3d import Box3D
-from ..head.panoptic import PanopticResult
+from ..head.result import PanopticResult
 
 # Label 0 of the semantic and panoptic images: pixels of no category.
 UNKNOWN_LABEL = "unknown"
