@@ -80,9 +80,9 @@ demo: setup
 
 # Re-train the bundled demo model from scratch on CPU (see models/README.md).
 demo-model: setup
-	$(PY) -m sspanoptic_ros.data.synthetic --out out/synthetic/train --num 800 --seed 1 --size 256x384
-	$(PY) -m sspanoptic_ros.data.synthetic --out out/synthetic/val --num 100 --seed 2 --size 256x384
-	$(PY) -m sspanoptic_ros.data.synthetic --out out/synthetic/test --num 100 --seed 3 --size 256x384
+	$(PY) -m sspanoptic_ros.data.synthetic_dataset --out out/synthetic/train --num 800 --seed 1 --size 256x384
+	$(PY) -m sspanoptic_ros.data.synthetic_dataset --out out/synthetic/val --num 100 --seed 2 --size 256x384
+	$(PY) -m sspanoptic_ros.data.synthetic_dataset --out out/synthetic/test --num 100 --seed 3 --size 256x384
 	$(PY) -m sspanoptic_ros.train.cli models/demo_synthetic_train.yaml
 	$(PY) -m sspanoptic_ros.export.cli release out/train_demo/last.pt models/demo_synthetic.pt
 	cp out/train_demo/train_log.jsonl models/demo_synthetic_train_log.jsonl

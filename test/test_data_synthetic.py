@@ -14,11 +14,10 @@ from sspanoptic_ros.data.synthetic import (
     MIN_VISIBLE_PIXELS,
     SYNTHETIC_CATEGORIES,
     THING_ID_BASE,
-    main,
     render_scene,
     render_sequence,
-    write_dataset,
 )
+from sspanoptic_ros.data.synthetic_dataset import main, write_dataset
 from sspanoptic_ros.evaluation.pq import pq_compute
 
 CONFIGS = Path(__file__).resolve().parents[1] / "sspanoptic_ros" / "configs"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sspanoptic_ros.data.coco import CocoPanoptic
-from sspanoptic_ros.data.synthetic import write_dataset
+from sspanoptic_ros.data.synthetic_dataset import write_dataset
 from sspanoptic_ros.engine import create_engine
 from sspanoptic_ros.evaluation.eval_cli import evaluate
 from sspanoptic_ros.model import read_checkpoint

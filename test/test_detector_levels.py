@@ -9,7 +9,8 @@ import torch
 import yaml
 from conftest import tiny_config
 
-from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES, render_scene, write_dataset
+from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES, render_scene
+from sspanoptic_ros.data.synthetic_dataset import write_dataset
 from sspanoptic_ros.engine import DecodeParams, create_engine
 from sspanoptic_ros.engine.preprocess import network_input_size, preprocess
 from sspanoptic_ros.formats.onnx_file import export_onnx

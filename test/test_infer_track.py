@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sspanoptic_ros.data.synthetic import write_sequences
+from sspanoptic_ros.data.synthetic_dataset import write_sequences
 from sspanoptic_ros.evaluation.stq import stq_compute
 from sspanoptic_ros.evaluation.stq_cli import main as stq_main
 from sspanoptic_ros.infer import main as infer_main

@@ -21,7 +21,7 @@ from conftest import tiny_config
 from torch.nn import functional as F
 
 from sspanoptic_ros.data.coco import CocoPanoptic, read_rgb
-from sspanoptic_ros.data.synthetic import write_dataset
+from sspanoptic_ros.data.synthetic_dataset import write_dataset
 from sspanoptic_ros.engine import create_engine
 from sspanoptic_ros.evaluation.eval_cli import PAPER_VARIANT, evaluate, format_table, with_nocenter_rows
 from sspanoptic_ros.head import PanopticParams

@@ -11,7 +11,8 @@ import pytest
 
 from sspanoptic_ros.categories import Category
 from sspanoptic_ros.data.coco import read_panoptic_png, write_panoptic_png
-from sspanoptic_ros.data.synthetic import THING_ID_BASE, write_sequences
+from sspanoptic_ros.data.synthetic import THING_ID_BASE
+from sspanoptic_ros.data.synthetic_dataset import write_sequences
 from sspanoptic_ros.evaluation.stq import STQStat, stq_compute, summarize
 from sspanoptic_ros.evaluation.stq_cli import main
 

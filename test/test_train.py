@@ -12,7 +12,8 @@ import torch
 import yaml
 from conftest import REPO, tiny_config
 
-from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES, write_dataset
+from sspanoptic_ros.data.synthetic import SYNTHETIC_CATEGORIES
+from sspanoptic_ros.data.synthetic_dataset import write_dataset
 from sspanoptic_ros.model import read_checkpoint
 from sspanoptic_ros.train.config import load_train_config
 from sspanoptic_ros.train.trainer import train

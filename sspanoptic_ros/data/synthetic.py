@@ -1,6 +1,6 @@
 # Copyright 2026 The sspanoptic_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""A synthetic panoptic world, written to disk in COCO panoptic format.
+"""A synthetic panoptic world: scenes and sequences with pixel-exact panoptic ground truth.
 
 A world is vector geometry plus textures: stuff regions (sky with clouds, brick walls,
 grass, a road with lane marks) as polygons over world-sized textures, and things (red
@@ -14,29 +14,23 @@ than MIN_VISIBLE_PIXELS or than MIN_VISIBLE_FRACTION of its in-view area is not 
 all (rather than drawn but left out of the ground truth), so every visible pixel is
 labelled and no segment is a sliver.
 
-Run ``python -m sspanoptic_ros.data.synthetic --out DIR --num N --seed S --size HxW``; with
-``--sequence F`` it writes N video sequences of F frames instead (``write_sequences``), the
-ground truth of ``sspanoptic-stq``: a camera panning and zooming over one world, things
-drifting across each other, hidden and out of view for a while and back, each thing keeping
-its segment id.
+``render_scene`` draws one scene; ``render_sequence`` a camera panning and zooming over one
+world, things drifting across each other, hidden and out of view for a while and back, each
+thing keeping its segment id (the ground truth of ``sspanoptic-stq``). ``synthetic_dataset``
+writes them to disk in COCO panoptic format.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from sspanoptic_ros.categories import Category
-from sspanoptic_ros.data.coco import index_boxes, write_panoptic_png, write_rgb
+from sspanoptic_ros.data.coco import index_boxes
 
 SYNTHETIC_CATEGORIES = [
     Category(1, "disc", True, (220, 40, 60)),
@@ -80,14 +74,6 @@ class _World:
     stuff: list[tuple[int, np.ndarray]]  # (category id, polygon), painted in order
     textures: dict[int, np.ndarray]  # stuff category id -> (H, W, 3) uint8 world texture
     things: list[_Thing]  # painted in order, later ones on top
-
-
-class DatasetPaths(NamedTuple):
-    """Where :func:`write_dataset` put the data set, in :class:`CocoPanoptic`'s order."""
-
-    image_dir: Path
-    annotation_json: Path
-    panoptic_dir: Path
 
 
 def _fill(canvas: np.ndarray, polygon: np.ndarray, value: int | tuple) -> None:
@@ -398,93 +384,3 @@ def render_sequence(
         centre = frame_size * (_WORLD_SCALE / 2 + 0.3 * np.array([pan_x, pan_y]))
         half_view = frame_size / (2 * zoom)
         yield _render(world, rng, centre - half_view, zoom, (height, width), frame)
-
-
-def write_dataset(
-    out_dir: str | Path, num_images: int, seed: int = 0, height: int = 256, width: int = 384
-) -> DatasetPaths:
-    """Write ``num_images`` scenes as images/*.png, panoptic/*.png and panoptic.json."""
-    if num_images < 1:
-        raise ValueError(f"num_images must be >= 1, got {num_images}")
-    scenes = (render_scene((seed, i), height, width) for i in range(num_images))
-    return _write_frames(out_dir, scenes, height, width)
-
-
-def write_sequences(
-    out_dir: str | Path,
-    num_sequences: int,
-    num_frames: int,
-    seed: int = 0,
-    height: int = 256,
-    width: int = 384,
-) -> list[DatasetPaths]:
-    """Write ``num_sequences`` sequences of :func:`render_sequence`, one folder each.
-
-    Sequence k goes to ``out_dir/kkkk/`` in the layout of :func:`write_dataset`: frame i is
-    images/iiiiii.png and panoptic/iiiiii.png with image id i, and panoptic.json holds the
-    sequence. Thing j has the segment id THING_ID_BASE + j in every frame it is visible in.
-    """
-    if num_sequences < 1 or num_frames < 1:
-        raise ValueError(f"need at least one sequence and frame, got {num_sequences} sequences "
-                         f"of {num_frames} frames")
-    return [
-        _write_frames(Path(out_dir) / f"{k:04d}",
-                      render_sequence(num_frames, (height, width), seed=(seed, k)), height, width)
-        for k in range(num_sequences)
-    ]
-
-
-def _write_frames(
-    out_dir: str | Path, frames: Iterator[tuple[np.ndarray, np.ndarray, list[dict]]],
-    height: int, width: int,
-) -> DatasetPaths:
-    """Write rendered frames as images/*.png, panoptic/*.png and panoptic.json."""
-    paths = DatasetPaths(Path(out_dir) / "images", Path(out_dir) / "panoptic.json",
-                         Path(out_dir) / "panoptic")
-    paths.image_dir.mkdir(parents=True, exist_ok=True)
-    paths.panoptic_dir.mkdir(parents=True, exist_ok=True)
-    images, annotations = [], []
-    for i, (image, ids, segments_info) in enumerate(frames):
-        name = f"{i:06d}.png"
-        write_rgb(paths.image_dir / name, image)
-        write_panoptic_png(paths.panoptic_dir / name, ids)
-        images.append({"id": i, "file_name": name, "height": height, "width": width})
-        annotations.append({"image_id": i, "file_name": name, "segments_info": segments_info})
-    coco = {"images": images, "annotations": annotations,
-            "categories": [c.to_dict() for c in SYNTHETIC_CATEGORIES]}
-    paths.annotation_json.write_text(json.dumps(coco))
-    return paths
-
-
-def _parse_size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+)x(\d+)", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"size must look like 256x384 (HxW), got {text!r}")
-    return int(match[1]), int(match[2])
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: write a synthetic COCO panoptic data set, or sequences of one."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--num", type=int, default=100, help="number of images (of sequences "
-                        "with --sequence)")
-    parser.add_argument("--sequence", type=int, metavar="FRAMES",
-                        help="write --num sequences of FRAMES frames each (see write_sequences)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=_parse_size, default=(256, 384), help="HxW")
-    args = parser.parse_args(argv)
-    if args.sequence is not None:
-        if args.sequence < 1:
-            parser.error(f"--sequence needs at least 1 frame, got {args.sequence}")
-        folders = write_sequences(args.out, args.num, args.sequence, args.seed, *args.size)
-        print(f"wrote {args.num} sequences of {args.sequence} frames: "
-              f"{', '.join(str(p.annotation_json.parent) for p in folders)}")
-        return
-    paths = write_dataset(args.out, args.num, args.seed, *args.size)
-    print(f"wrote {args.num} images: {paths.image_dir}, {paths.panoptic_dir}, "
-          f"{paths.annotation_json}")
-
-
-if __name__ == "__main__":
-    main()

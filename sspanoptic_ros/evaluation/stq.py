@@ -32,7 +32,7 @@ frame a ground-truth track and a predicted segment of its category match at IoU 
 is a match to another predicted id than the track's previous match (frames in the order given).
 
 Files: a sequence folder holds ``panoptic/`` (one COCO panoptic PNG per frame) and one JSON,
-``panoptic.json`` (ground truth, as ``python -m sspanoptic_ros.data.synthetic --sequence``
+``panoptic.json`` (ground truth, as ``python -m sspanoptic_ros.data.synthetic_dataset --sequence``
 writes it) or ``predictions.json`` (as ``sspanoptic-infer`` writes it); frames are matched by
 image id. A folder of such folders is a set of sequences, matched by folder name.
 """
