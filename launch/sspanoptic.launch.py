@@ -7,13 +7,15 @@
 (``sspanoptic.launch.xml`` declares the same arguments and includes this file). The node
 configures and activates itself; ``autostart:=false`` leaves it unconfigured for a lifecycle
 manager or ``ros2 lifecycle set``. Its camera_info and outputs follow ``image_topic``
-(``/a/b/image_raw`` -> ``/a/b/camera_info``, ``/a/b/panoptic/...``). RViz comes first: with
-``use_rviz:=true`` and no rviz2 installed, launch fails before it starts anything. A node that
-exits with an error (a missing model, say) ends launch with that error as its last line and
-exit code 1, unless ``respawn:=true``.
+(``/a/b/image_raw`` -> ``/a/b/camera_info``, ``/a/b/panoptic/...``), and so do RViz's
+displays. RViz comes first: with ``use_rviz:=true`` and no rviz2 installed, launch fails before
+it starts anything. A node that exits with an error (a missing model, say) ends launch with that
+error as its last line and exit code 1, unless ``respawn:=true``.
 """
 
-from launch.actions import DeclareLaunchArgument, RegisterEventHandler
+from functools import partial
+
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler
 from launch.conditions import IfCondition
 from launch.event_handlers import OnProcessExit, OnProcessIO
 from launch.launch_description import LaunchDescription
@@ -22,8 +24,11 @@ from launch_ros.actions import LifecycleNode, Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
+from sspanoptic_ros.ros.topics import output_prefix
+
 PACKAGE = "sspanoptic_ros"
 RESPAWN_DELAY = 2.0  # seconds before a node that died starts again (respawn:=true)
+RVIZ_OUTPUTS = ("colored", "semantic", "points", "markers")  # shown by config/sspanoptic.rviz
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -127,16 +132,26 @@ def generate_launch_description() -> LaunchDescription:
         respawn_delay=RESPAWN_DELAY,
         output="screen",
     )
-    rviz = Node(
+    rviz = OpaqueFunction(function=partial(rviz_node, share, image_remap),
+                          condition=IfCondition(LaunchConfiguration("use_rviz")))
+    return LaunchDescription([*arguments, rviz, node, *end_on_error(node)])
+
+
+def rviz_node(share, image_remap: tuple, context) -> list[Node]:
+    """RViz with the config's displays on this camera's topics.
+
+    The config shows ``image`` and ``panoptic/<output>``; the node publishes its outputs beside
+    ``image_topic`` (``/a/b/image_raw`` -> ``/a/b/panoptic/``), so each display is remapped there.
+    """
+    prefix = output_prefix(context.perform_substitution(LaunchConfiguration("image_topic")))
+    return [Node(
         package="rviz2",
         executable="rviz2",
         name="rviz2",
         namespace=LaunchConfiguration("namespace"),
         arguments=["-d", PathJoinSubstitution([share, "config", "sspanoptic.rviz"])],
-        remappings=[image_remap],
-        condition=IfCondition(LaunchConfiguration("use_rviz")),
-    )
-    return LaunchDescription([*arguments, rviz, node, *end_on_error(node)])
+        remappings=[image_remap, *((f"panoptic/{name}", f"{prefix}/{name}") for name in RVIZ_OUTPUTS)],
+    )]
 
 
 def end_on_error(node: LifecycleNode) -> list[RegisterEventHandler]:

@@ -14,7 +14,9 @@ import json
 import os
 import re
 import signal
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,6 +213,46 @@ def test_use_rviz_without_rviz2_fails_before_starting_anything(launch_file, colc
     assert code != 0 and "package 'rviz2' not found" in text, text
     assert "process started" not in text, text  # the panoptic node was never started
     assert not survivors, survivors
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES)
+def test_rviz_shows_the_outputs_of_a_remapped_camera(launch_file, colcon_install, tiny_model, tmp_path,
+                                                     monkeypatch):
+    """use_rviz:=true starts RViz with the config, its displays remapped to the camera's topics.
+
+    rviz2 cannot run here: a stand-in package ``rviz2`` (an executable that writes its arguments
+    to a file) is put on AMENT_PREFIX_PATH, where ros2 launch finds it as it finds the real one.
+    """
+    stub, argv_file = tmp_path / "rviz2_stub", tmp_path / "rviz2_argv.json"
+    (stub / "share" / "ament_index" / "resource_index" / "packages").mkdir(parents=True)
+    (stub / "share" / "ament_index" / "resource_index" / "packages" / "rviz2").touch()
+    executable = stub / "lib" / "rviz2" / "rviz2"
+    executable.parent.mkdir(parents=True)
+    executable.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                          f"json.dump(sys.argv[1:], open({str(argv_file)!r}, 'w'))\n")
+    executable.chmod(0o755)
+    monkeypatch.setenv("AMENT_PREFIX_PATH", f"{stub}{os.pathsep}{os.environ.get('AMENT_PREFIX_PATH', '')}")
+    model_path, _ = tiny_model
+    session = launch(colcon_install, launch_file, next_domain_id(), tmp_path / "launch.log",
+                     "use_rviz:=true", "image_topic:=/cameras/front/image_raw", "namespace:=robot1",
+                     "backend:=torch", f"model:={model_path}",
+                     f"params_file:={params_file(tmp_path, device='cpu')}")
+    try:
+        session.wait_for(re.escape("active: /cameras/front/image_raw"))
+        assert_interrupt_ends_cleanly(session)
+    finally:
+        session.kill()
+    argv = json.loads(argv_file.read_text())
+    config = argv[argv.index("-d") + 1]
+    assert config.startswith(str(colcon_install.prefix)) and config.endswith("config/sspanoptic.rviz")
+    remaps = dict(argv[i + 1].split(":=") for i, a in enumerate(argv) if a in ("-r", "--remap"))
+    assert remaps["__ns"] == "/robot1" and remaps["image"] == "/cameras/front/image_raw"
+    displays = yaml.safe_load(Path(config).read_text())["Visualization Manager"]["Displays"]
+    topics = [d.get("Topic", {}).get("Value", "") for d in displays]
+    shown = [topic for topic in topics if topic.startswith("panoptic/")]
+    assert len(shown) == 4, shown
+    for topic in shown:  # where the node publishes: beside the remapped image topic
+        assert remaps[topic] == topic.replace("panoptic/", "/cameras/front/panoptic/", 1), remaps
 
 
 @pytest.mark.parametrize("launch_file", LAUNCH_FILES)
