@@ -239,7 +239,7 @@ def test_rviz_shows_the_outputs_of_a_remapped_camera(launch_file, colcon_install
                      f"params_file:={params_file(tmp_path, device='cpu')}")
     try:
         session.wait_for(re.escape("active: /cameras/front/image_raw"))
-        assert_interrupt_ends_cleanly(session)
+        assert_interrupt_ends_cleanly(session, FINISHED.replace("panoptic_node-1", "panoptic_node-2"))
     finally:
         session.kill()
     argv = json.loads(argv_file.read_text())
