@@ -5,8 +5,10 @@
     ros2 launch sspanoptic_ros benchmark.launch.py bag:=/data/camera_bag topic:=/camera/image
 
 The bag (see ``sspanoptic-bench bag create``) plays in a loop at ``rate`` times its own speed;
-the node reads ``topic`` (``<topic>/compressed`` with ``compressed:=true``), and the monitor
-prints the output FPS and latency every 5 s for ``duration`` seconds, then everything stops.
+the node reads ``topic`` (``<topic>/compressed`` with ``compressed:=true``; with
+``depth_topic:=`` also that depth and ``<camera>/camera_info``, and the monitor then subscribes to
+the 3D outputs too, so that the node builds them), and the monitor prints the output FPS and
+latency every 5 s for ``duration`` seconds, then everything stops.
 Everything also stops as soon as ``ros2 bag play`` or the node ends (the monitor writes the
 periods measured so far; none, no report). ``play:=false`` starts no player: the node and the
 monitor then watch ``topic`` as another process publishes it (a live camera, another player).
@@ -55,6 +57,8 @@ def generate_launch_description() -> LaunchDescription:
                 "model_path": ParameterValue(LaunchConfiguration("model"), value_type=str),
                 "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
                 "use_compressed": ParameterValue(compressed, value_type=bool),
+                # a YAML list of one topic: [''] (no depth) when depth_topic is empty
+                "depth_topics": ParameterValue(["['", LaunchConfiguration("depth_topic"), "']"]),
             },
         ],
         remappings=[("image", topic), ("image/compressed", bag_topic)],
@@ -65,6 +69,7 @@ def generate_launch_description() -> LaunchDescription:
             sys.executable, "-m", "sspanoptic_ros.bench.monitor",
             "--topic", topic,
             "--use-compressed", compressed,
+            ["--depth-topic=", LaunchConfiguration("depth_topic")],
             "--duration", LaunchConfiguration("duration"),
             "--json", LaunchConfiguration("report"),
         ],
@@ -80,6 +85,9 @@ def generate_launch_description() -> LaunchDescription:
                               description="camera image topic in the bag (without /compressed)"),
         DeclareLaunchArgument("compressed", default_value="false",
                               description="true: the bag holds <topic>/compressed JPEG frames"),
+        DeclareLaunchArgument("depth_topic", default_value="",
+                              description="aligned depth topic in the bag (bag create --depth: "
+                              "/camera/depth): the node also builds its 3D outputs; empty: none"),
         DeclareLaunchArgument("rate", default_value="1.0",
                               description="playback speed, a multiple of the bag's own"),
         DeclareLaunchArgument("model", default_value="",

@@ -25,6 +25,7 @@ import torch
 import yaml
 from colcon_helpers import Install, Session, next_domain_id
 from conftest import REPO, tiny_config
+from diagnostic_msgs.msg import DiagnosticArray
 from ros_helpers import (
     Harness,
     camera_info,
@@ -374,6 +375,39 @@ def test_benchmark_launch_measures_a_camera_another_process_publishes(
     assert last["received"] > 0 and last["output_fps"] > 1.0, last
     assert re.search(r"input [\d.]+ Hz, output [\d.]+ FPS", text), text
     assert "Traceback" not in text, text
+
+
+def test_benchmark_launch_with_a_depth_topic_makes_the_node_build_the_3d_outputs(
+        colcon_install, tiny_model, ros_side, tmp_path):
+    """depth_topic:= reaches the node; the monitor alone subscribes to the 3D outputs.
+
+    The node pairs depth only for 3D outputs that someone wants: paired depth frames in its
+    diagnostics show that the monitor's subscriptions made it build them.
+    """
+    domain_id, harness = ros_side
+    model_path, _ = tiny_model
+    report = tmp_path / "report.json"
+    harness.subscribe("/diagnostics", DiagnosticArray)
+    session = Session(["ros2", "launch", "sspanoptic_ros", "benchmark.launch.py", "play:=false",
+                       "topic:=/camera/image", "depth_topic:=/camera/depth", f"model:={model_path}",
+                       "backend:=torch", "duration:=10", f"report:={report}"],
+                      colcon_install.env(domain_id), tmp_path / "launch.log", colcon_install.workspace)
+    try:
+        frame = render_rgbd(5, 72, 108)
+        while session.proc.poll() is None:  # 5 Hz until the monitor's duration is over
+            stamp = harness.next_stamp()
+            harness.publish("/camera/camera_info", camera_info(frame.k, (72, 108), stamp))
+            harness.publish("/camera/depth", depth_message(frame.depth, "16UC1", stamp))
+            harness.publish("/camera/image", image_msg(raw_pixels(frame.rgb, "rgb8"), 108, "rgb8", stamp))
+            time.sleep(0.2)
+        code, survivors = session.ended()
+    finally:
+        session.kill()
+    text = session.text()
+    assert code == 0 and not survivors, (code, survivors, text)
+    assert "depth of /camera/image: /camera/depth" in text, text
+    assert json.loads(report.read_text())[-1]["output_fps"] > 1.0, report.read_text()
+    assert int(harness.diagnostics("/camera/image", 0.0)["depth frames paired"]) > 0, text
 
 
 def test_benchmark_launch_without_ros2_bag_says_so_and_starts_nothing(colcon_install, tiny_model, tmp_path):

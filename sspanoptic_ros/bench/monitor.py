@@ -176,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="true: the camera publishes <topic>/compressed, as the node's parameter")
     parser.add_argument("--output-prefix", help="the node's output namespace; default: beside the "
                         "camera topic, as the node publishes (/a/image -> /a/panoptic)")
+    parser.add_argument("--depth-topic", default="", help="the node's depth topic: also subscribe to "
+                        "its 3D outputs, so that it builds them (empty: none)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds to watch")
     parser.add_argument("--period", type=float, default=5.0, help="seconds per printed line")
     parser.add_argument("--json", type=Path, help="write the numbers of every period here")
@@ -185,8 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     interrupt_once()
     rclpy.init()
     node = rclpy.create_node("panoptic_bench_monitor")
+    extra = {}
+    if args.depth_topic:
+        from ..ros.outputs_3d import OUTPUTS_3D  # with torch: only when the node builds them
+
+        extra = OUTPUTS_3D
     monitor = Monitor(node, args.output_prefix or topics.output_prefix(args.topic), input_topic=topic,
-                      input_type=CompressedImage if compressed else Image)
+                      input_type=CompressedImage if compressed else Image, extra_outputs=extra)
     periods = []
     end = time.monotonic() + args.duration
     try:
