@@ -206,6 +206,7 @@ def test_create_command_synthetic_rgbd_writes_depth_and_camera_info_with_the_ima
         fx, fy, cx, cy = frame.k
         assert (info.height, info.width) == (48, 64)
         assert list(info.k) == [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+    assert load_bag(path).topic == "/front/color/image_raw"  # the camera, not its depth
     with pytest.raises(SystemExit) as exit_info:
         main(["create", str(tmp_path / "photos"), "--images", str(tmp_path), "--depth"])
     assert exit_info.value.code == 2

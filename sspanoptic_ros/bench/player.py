@@ -19,6 +19,7 @@ from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CompressedImage, Image
 
+from ..ros.depth_input import DEPTH_ENCODINGS
 from ..ros.image_codec import stamp_ns
 from .bag_writer import COMPRESSED_TYPE, IMAGE_TYPE
 
@@ -43,17 +44,19 @@ class BagFrames:
 def load_bag(path, topic: str | None = None) -> BagFrames:
     """Read every frame of an Image or CompressedImage topic of a rosbag2 bag (sqlite3 or mcap).
 
-    ``topic`` may be left out when the bag has exactly one image topic.
+    ``topic`` may be left out when the bag has exactly one camera topic: an image topic that is
+    not depth (16UC1 or 32FC1), so an RGB-D bag gives its colour images.
     """
     with Reader(path) as reader:
         images = {c.topic: c for c in reader.connections if c.msgtype in MESSAGE_TYPES}
         if topic is None:
-            if len(images) != 1:
+            cameras = [name for name, c in images.items() if not _holds_depth(reader, c)]
+            if len(cameras) != 1:
                 raise ValueError(
-                    f"bag {path} has {len(images)} image topics ({', '.join(sorted(images)) or 'none'});"
-                    " name one"
+                    f"bag {path} has {len(cameras)} camera image topics "
+                    f"({', '.join(sorted(cameras)) or 'none'}); name one"
                 )
-            topic = next(iter(images))
+            topic = cameras[0]
         if topic not in images:
             raise ValueError(
                 f"bag {path} has no Image or CompressedImage topic {topic!r};"
@@ -67,6 +70,15 @@ def load_bag(path, topic: str | None = None) -> BagFrames:
     if not messages:
         raise ValueError(f"topic {topic} of bag {path} holds no messages")
     return BagFrames(topic, msg_type, messages, [stamp_ns(m.header.stamp) for m in messages])
+
+
+def _holds_depth(reader: Reader, connection) -> bool:
+    """Whether the first message of an image connection is a depth image."""
+    if MESSAGE_TYPES[connection.msgtype] is not Image:
+        return False
+    for _, _, raw in reader.messages(connections=[connection]):
+        return deserialize_message(bytes(raw), Image).encoding in DEPTH_ENCODINGS
+    return False
 
 
 class Player:
