@@ -11,6 +11,7 @@ from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from sspanoptic_ros.bench.bag_cli import main
 from sspanoptic_ros.bench.bag_writer import (
     ENCODINGS,
     TYPESTORE,
@@ -19,7 +20,6 @@ from sspanoptic_ros.bench.bag_writer import (
     synthetic_rgbd_frames,
     write_bag,
 )
-from sspanoptic_ros.bench.node_throughput import main
 from sspanoptic_ros.bench.player import load_bag
 from sspanoptic_ros.data.video import video_frames, video_rate
 from sspanoptic_ros.ros.depth_input import depth_to_metres

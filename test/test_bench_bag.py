@@ -23,9 +23,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
+from sspanoptic_ros.bench.bag_cli import main
 from sspanoptic_ros.bench.bag_writer import synthetic_frames, write_bag
 from sspanoptic_ros.bench.monitor import Monitor, percentile, run_stats
-from sspanoptic_ros.bench.node_throughput import main, search_peak
+from sspanoptic_ros.bench.node_throughput import search_peak
 from sspanoptic_ros.bench.player import BagFrames
 from sspanoptic_ros.bench.report import KEEPS_UP_RULE, build_report, format_report, keeps_up
 from sspanoptic_ros.bench.session import NodeSession, cpu_seconds, isolated_domain_id, peak_rss_mib

@@ -15,7 +15,7 @@ COMMANDS = {
     "engine": "sspanoptic_ros.bench.engine_speed",
     "head": "sspanoptic_ros.bench.head_speed",
     "agreement": "sspanoptic_ros.bench.agreement",
-    "bag": "sspanoptic_ros.bench.node_throughput",
+    "bag": "sspanoptic_ros.bench.bag_cli",
     "soak": "sspanoptic_ros.bench.soak",
     "track": "sspanoptic_ros.bench.track",
     "depth": "sspanoptic_ros.bench.depth_cost",
