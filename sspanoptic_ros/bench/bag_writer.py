@@ -25,6 +25,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from ..data.depth_files import depth_mm
 from ..data.synthetic_depth import RGBDFrame, render_rgbd_sequence
+from ..ros.topics import sibling_topic
 
 ENCODINGS = ("rgb8", "bgr8", "yuv422", "compressed")
 STORAGES = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
@@ -68,11 +69,6 @@ def synthetic_rgbd_frames(
 ) -> Iterator[RGBDFrame]:
     """Yield the RGB-D frames of the synthetic world seen by a moving camera."""
     return render_rgbd_sequence(num_frames, size, seed)
-
-
-def sibling_topic(topic: str, name: str) -> str:
-    """Return topic ``name`` beside camera ``topic``: ``/a/image`` -> ``/a/<name>``."""
-    return f"{topic.rsplit('/', 1)[0]}/{name}"
 
 
 def image_topic(topic: str, encoding: str) -> str:
@@ -166,8 +162,9 @@ def write_bag(
 
     Frame ``i`` is stamped ``start_ns + i / rate`` (``start_ns`` default: now). Compressed frames
     go to ``<topic>/compressed``; RGB-D frames also to ``<camera>/depth`` and
-    ``<camera>/camera_info`` (``sibling_topic``). The bag is written next to ``path`` and moved
-    into place only when complete, so an interrupted run never leaves a half-written bag behind.
+    ``<camera>/camera_info`` (``ros.topics.sibling_topic``, where the node looks). The bag is
+    written next to ``path`` and moved into place only when complete, so an interrupted run
+    never leaves a half-written bag behind.
     """
     path = Path(path)
     if storage not in STORAGES:
