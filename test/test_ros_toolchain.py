@@ -344,6 +344,23 @@ def without_rosbags(tmp_path):
     return folder
 
 
+def run_benchmark_launch(install: Install, env: dict, log, publish, *arguments: str):
+    """Run benchmark.launch.py with play:=false, calling ``publish`` at 5 Hz until it ends.
+
+    Returns launch's exit code, the processes of its group still running, and its output.
+    """
+    session = Session(["ros2", "launch", "sspanoptic_ros", "benchmark.launch.py", "play:=false", *arguments],
+                      env, log, install.workspace)
+    try:
+        while session.proc.poll() is None:  # until the monitor's duration is over
+            publish()
+            time.sleep(0.2)
+        code, survivors = session.ended()
+    finally:
+        session.kill()
+    return code, survivors, session.text()
+
+
 def test_benchmark_launch_measures_a_camera_another_process_publishes(
         colcon_install, tiny_model, ros_side, without_rosbags, tmp_path):
     """play:=false: the node and the monitor (which needs no rosbags) watch a published topic."""
@@ -352,21 +369,15 @@ def test_benchmark_launch_measures_a_camera_another_process_publishes(
     report = tmp_path / "report.json"
     env = colcon_install.env(domain_id)
     env["PYTHONPATH"] = f"{without_rosbags}:{env['PYTHONPATH']}"
-    session = Session(["ros2", "launch", "sspanoptic_ros", "benchmark.launch.py", "play:=false",
-                       "topic:=/camera/image", f"model:={model_path}", "backend:=torch",
-                       "duration:=10", f"report:={report}"], env, tmp_path / "launch.log",
-                      colcon_install.workspace)
-    try:
-        rgb = photo(64, 96)
-        frame = image_msg(raw_pixels(rgb, "rgb8"), 96, "rgb8", harness.next_stamp())
-        while session.proc.poll() is None:  # 5 Hz until the monitor's duration is over
-            frame.header.stamp = harness.next_stamp()
-            harness.publish("/camera/image", frame)
-            time.sleep(0.2)
-        code, survivors = session.ended()
-    finally:
-        session.kill()
-    text = session.text()
+    frame = image_msg(raw_pixels(photo(64, 96), "rgb8"), 96, "rgb8", harness.next_stamp())
+
+    def publish():
+        frame.header.stamp = harness.next_stamp()
+        harness.publish("/camera/image", frame)
+
+    code, survivors, text = run_benchmark_launch(
+        colcon_install, env, tmp_path / "launch.log", publish,
+        "topic:=/camera/image", f"model:={model_path}", "backend:=torch", "duration:=10", f"report:={report}")
     assert code == 0 and not survivors, (code, survivors, text)
     assert "benchmark finished" in text and re.search(FINISHED, text), text
     periods = json.loads(report.read_text())
@@ -388,22 +399,18 @@ def test_benchmark_launch_with_a_depth_topic_makes_the_node_build_the_3d_outputs
     model_path, _ = tiny_model
     report = tmp_path / "report.json"
     harness.subscribe("/diagnostics", DiagnosticArray)
-    session = Session(["ros2", "launch", "sspanoptic_ros", "benchmark.launch.py", "play:=false",
-                       "topic:=/camera/image", "depth_topic:=/camera/depth", f"model:={model_path}",
-                       "backend:=torch", "duration:=10", f"report:={report}"],
-                      colcon_install.env(domain_id), tmp_path / "launch.log", colcon_install.workspace)
-    try:
-        frame = render_rgbd(5, 72, 108)
-        while session.proc.poll() is None:  # 5 Hz until the monitor's duration is over
-            stamp = harness.next_stamp()
-            harness.publish("/camera/camera_info", camera_info(frame.k, (72, 108), stamp))
-            harness.publish("/camera/depth", depth_message(frame.depth, "16UC1", stamp))
-            harness.publish("/camera/image", image_msg(raw_pixels(frame.rgb, "rgb8"), 108, "rgb8", stamp))
-            time.sleep(0.2)
-        code, survivors = session.ended()
-    finally:
-        session.kill()
-    text = session.text()
+    frame = render_rgbd(5, 72, 108)
+
+    def publish():
+        stamp = harness.next_stamp()
+        harness.publish("/camera/camera_info", camera_info(frame.k, (72, 108), stamp))
+        harness.publish("/camera/depth", depth_message(frame.depth, "16UC1", stamp))
+        harness.publish("/camera/image", image_msg(raw_pixels(frame.rgb, "rgb8"), 108, "rgb8", stamp))
+
+    code, survivors, text = run_benchmark_launch(
+        colcon_install, colcon_install.env(domain_id), tmp_path / "launch.log", publish,
+        "topic:=/camera/image", "depth_topic:=/camera/depth", f"model:={model_path}", "backend:=torch",
+        "duration:=10", f"report:={report}")
     assert code == 0 and not survivors, (code, survivors, text)
     assert "depth of /camera/image: /camera/depth" in text, text
     assert json.loads(report.read_text())[-1]["output_fps"] > 1.0, report.read_text()
